@@ -1,0 +1,162 @@
+/**
+ * All argument parsing lives here: argv in, a plain command object out. Nothing runs, so tests
+ * exercise every usage error without opening a database.
+ */
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { parseLibraryId } from '../../shared/library-id.js';
+import { VERSION } from '../config.js';
+
+export type CliCommand =
+  | { name: 'serve'; port?: number; host?: string }
+  | {
+      name: 'add';
+      source: string;
+      title?: string;
+      libraryId?: string;
+      version?: string;
+      ref?: string;
+      latest?: boolean;
+    }
+  | { name: 'list' }
+  | { name: 'resolve'; libraryName: string; query?: string }
+  | { name: 'query'; libraryId: string; query: string; tokens?: number; json: boolean }
+  | { name: 'remove'; libraryId: string };
+
+/** Either a command to run, or an exit code when help, version or a usage error ended parsing. */
+export type ParseResult = { command: CliCommand } | { exitCode: number };
+
+export interface ParseOutput {
+  out: (text: string) => void;
+  err: (text: string) => void;
+}
+
+/** Exit code for bad usage (and for a data directory held by another process). */
+export const EXIT_USAGE = 2;
+
+/** Parses user arguments (without `node` and the script path). */
+export function parseArgs(argv: readonly string[], output: ParseOutput): ParseResult {
+  let parsed: CliCommand | undefined;
+  const set = (command: CliCommand): void => {
+    parsed = command;
+  };
+  const program = buildProgram(set, output);
+  try {
+    program.parse([...argv], { from: 'user' });
+  } catch (err) {
+    if (!(err instanceof CommanderError)) throw err;
+    // Help and version end with exit code 0; everything else commander reports is bad usage.
+    return { exitCode: err.exitCode === 0 ? 0 : EXIT_USAGE };
+  }
+  return parsed ? { command: parsed } : { exitCode: EXIT_USAGE };
+}
+
+function buildProgram(set: (command: CliCommand) => void, output: ParseOutput): Command {
+  const program = new Command('twinmcp')
+    .description(
+      'Current, version-exact documentation for your libraries, for people and coding agents.',
+    )
+    .version(VERSION)
+    // Without this the root's --version would swallow `add --version v5`.
+    .enablePositionalOptions()
+    .showHelpAfterError('(run twinmcp --help for usage)')
+    .configureOutput({ writeOut: output.out, writeErr: output.err });
+  // exitOverride must reach subcommands too, hence after every .command() below as well.
+  program.exitOverride();
+
+  program
+    .command('serve')
+    .description('Run the HTTP server (REST API) on this data directory')
+    .option('-p, --port <port>', 'port to listen on (0 = any free port)', parsePort)
+    .option('--host <host>', 'address to bind to (default 127.0.0.1)')
+    .action((opts: { port?: number; host?: string }) => set({ name: 'serve', ...opts }));
+
+  program
+    .command('add')
+    .description('Index a local folder or a git repository')
+    .argument('<source>', 'local path, file:// URL, or https:// git URL')
+    .option('--name <title>', 'display name of the library')
+    .option('--id <libraryId>', 'library id to index under, /owner/name', parseId)
+    .option('--version <version>', 'version label, e.g. v5')
+    .option('--ref <ref>', 'git branch, tag or commit')
+    .option('--latest', 'make this version the one a bare library id means')
+    .action(
+      (
+        source: string,
+        opts: { name?: string; id?: string; version?: string; ref?: string; latest?: boolean },
+      ) =>
+        set({
+          name: 'add',
+          source,
+          ...(opts.name !== undefined ? { title: opts.name } : {}),
+          ...(opts.id !== undefined ? { libraryId: opts.id } : {}),
+          ...(opts.version !== undefined ? { version: opts.version } : {}),
+          ...(opts.ref !== undefined ? { ref: opts.ref } : {}),
+          ...(opts.latest ? { latest: true } : {}),
+        }),
+    );
+
+  program
+    .command('list')
+    .description('List indexed libraries')
+    .action(() => set({ name: 'list' }));
+
+  program
+    .command('resolve')
+    .description('Find library ids matching a name')
+    .argument('<name>', 'library name, e.g. "fastify"')
+    .argument('[query...]', 'what you want to do, to rank the matches')
+    .action((libraryName: string, query: string[]) =>
+      set({ name: 'resolve', libraryName, ...(query.length ? { query: query.join(' ') } : {}) }),
+    );
+
+  program
+    .command('query')
+    .description('Get documentation snippets for a question')
+    .argument('<libraryId>', 'library id, e.g. /fastify/fastify or /fastify/fastify/v5', parseId)
+    .argument('<query...>', 'the question')
+    .option('-t, --tokens <n>', 'token budget of the answer', parsePositiveInt)
+    .option('--json', 'print the snippets as JSON', false)
+    .action((libraryId: string, query: string[], opts: { tokens?: number; json: boolean }) =>
+      set({
+        name: 'query',
+        libraryId,
+        query: query.join(' '),
+        json: opts.json,
+        ...(opts.tokens ? { tokens: opts.tokens } : {}),
+      }),
+    );
+
+  program
+    .command('remove')
+    .description('Remove a library, or one version of it')
+    .argument('<libraryId>', 'library id, e.g. /fastify/fastify or /fastify/fastify/v5', parseId)
+    .action((libraryId: string) => set({ name: 'remove', libraryId }));
+
+  for (const command of program.commands) {
+    command.exitOverride().configureOutput({ writeOut: output.out, writeErr: output.err });
+  }
+  return program;
+}
+
+function parsePort(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535)
+    throw new InvalidArgumentError('Expected a port from 0 to 65535.');
+  return n;
+}
+
+function parsePositiveInt(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1)
+    throw new InvalidArgumentError('Expected a positive whole number.');
+  return n;
+}
+
+function parseId(value: string): string {
+  if (!parseLibraryId(value)) {
+    throw new InvalidArgumentError(
+      'Expected a library id like /owner/name or /owner/name/version.',
+    );
+  }
+  return value.trim();
+}

@@ -1,0 +1,115 @@
+/**
+ * The `twinmcp` command line. `main` parses, picks where the engine runs (a live server that
+ * owns the data directory, or this process), runs one command and maps failures to exit codes:
+ * 0 ok, 1 error, 2 usage or data directory in use, 3 not found.
+ */
+import { ConfigError, loadConfig, type Config } from '../config.js';
+import { EngineError } from '../engine-types.js';
+import { LockHeldError } from '../lock.js';
+import { EXIT_USAGE, parseArgs, type CliCommand } from './args.js';
+import { openBackend, type EngineFactory } from './backend.js';
+import { runCommand, type CliIo } from './commands.js';
+import { createLog } from './log.js';
+import { serve } from './serve.js';
+
+export interface OutputStream {
+  write(text: string): unknown;
+  isTTY?: boolean;
+}
+
+export interface CliDeps {
+  env: NodeJS.ProcessEnv;
+  stdout: OutputStream;
+  stderr: OutputStream;
+  cwd: string;
+  createEngine: EngineFactory;
+  /** Stops `serve` when aborted (tests); by default SIGINT/SIGTERM do. */
+  stopSignal?: AbortSignal;
+}
+
+const EXIT_ERROR = 1;
+const EXIT_NOT_FOUND = 3;
+
+/** Runs the CLI with user arguments (without `node` and the script); resolves to the exit code. */
+export async function main(argv: readonly string[], deps: Partial<CliDeps> = {}): Promise<number> {
+  const env = deps.env ?? process.env;
+  const stdout = deps.stdout ?? process.stdout;
+  const stderr = deps.stderr ?? process.stderr;
+  const io: CliIo = {
+    out: (text) => void stdout.write(text),
+    err: (text) => void stderr.write(text),
+    stdoutIsTTY: stdout.isTTY === true,
+    ...(stdout === process.stdout ? { stdoutStream: process.stdout } : {}),
+    cwd: deps.cwd ?? process.cwd(),
+  };
+
+  const parsed = parseArgs(argv, { out: io.out, err: io.err });
+  if ('exitCode' in parsed) return parsed.exitCode;
+
+  try {
+    const config = withFlags(loadConfig(env), parsed.command);
+    const log = createLog(config.logLevel, io.err);
+    const createEngine = deps.createEngine ?? defaultEngineFactory;
+    if (parsed.command.name === 'serve') {
+      return await serve({
+        config,
+        log,
+        io,
+        createEngine,
+        ...(deps.stopSignal ? { stopSignal: deps.stopSignal } : {}),
+      });
+    }
+    const backend = await openBackend({ config, log, createEngine, command: parsed.command.name });
+    try {
+      return await runCommand(parsed.command, backend, io);
+    } finally {
+      await backend.close();
+    }
+  } catch (err) {
+    io.err(`${describeError(err, env.TWINMCP_DEBUG)}\n`);
+    return exitCodeFor(err);
+  }
+}
+
+/** Exit code for a failure (see the module comment). */
+export function exitCodeFor(err: unknown): number {
+  if (err instanceof LockHeldError || err instanceof ConfigError) return EXIT_USAGE;
+  if (err instanceof EngineError) {
+    switch (err.code) {
+      case 'library_not_found':
+      case 'no_snippets_found':
+      case 'job_not_found':
+      case 'not_found':
+        return EXIT_NOT_FOUND;
+      case 'invalid_library_id':
+      case 'validation_error':
+        return EXIT_USAGE;
+      default:
+        return EXIT_ERROR;
+    }
+  }
+  return EXIT_ERROR;
+}
+
+function describeError(err: unknown, debug: string | undefined): string {
+  if (!(err instanceof Error)) return `error: ${String(err)}`;
+  if (debug && debug !== '0') return `error: ${err.stack ?? err.message}`;
+  // The engine's not-found messages already name the closest libraries.
+  return `error: ${err.message}`;
+}
+
+function withFlags(config: Config, command: CliCommand): Config {
+  if (command.name !== 'serve') return config;
+  return {
+    ...config,
+    ...(command.port !== undefined ? { port: command.port } : {}),
+    ...(command.host !== undefined ? { host: command.host } : {}),
+  };
+}
+
+// Loaded on first use, so that parsing, help and talking to a running server never load the
+// engine and its database.
+const defaultEngineFactory: EngineFactory = async (opts) => {
+  const { createEngine } = await import('../engine.js');
+  return createEngine(opts);
+};

@@ -1,0 +1,113 @@
+/**
+ * `twinmcp serve`: take the lock, open the engine, listen, publish the port in the lock, and on
+ * SIGINT/SIGTERM undo it all in reverse order.
+ */
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '../config.js';
+import type { Engine } from '../engine-types.js';
+import { buildApp } from '../http/app.js';
+import { isLoopbackHost } from '../http/localhost-safety.js';
+import { acquireLock, generateAdminToken, type Lock } from '../lock.js';
+import type { EngineFactory } from './backend.js';
+import { serverUrl } from './backend.js';
+import type { CliIo } from './commands.js';
+import type { Log } from './log.js';
+
+export interface ServeOptions {
+  config: Config;
+  log: Log;
+  io: CliIo;
+  createEngine: EngineFactory;
+  /** Ends the server when aborted; defaults to SIGINT/SIGTERM. */
+  stopSignal?: AbortSignal;
+}
+
+/** Runs until stopped; resolves to the exit code. */
+export async function serve(opts: ServeOptions): Promise<number> {
+  const { config, log, io } = opts;
+  const lock = await acquireLock(config.lockFile, {
+    pid: process.pid,
+    adminToken: generateAdminToken(),
+    dataDir: config.dataDir,
+    command: 'serve',
+    host: config.host,
+  });
+  // Backstop for exits that skip the graceful path (an uncaught error, process.exit elsewhere).
+  const onExit = () => lock.releaseSync();
+  process.on('exit', onExit);
+  let engine: Engine | undefined;
+  let app: FastifyInstance | undefined;
+  try {
+    engine = await opts.createEngine({ config, log: log.info });
+    app = await buildApp({
+      engine,
+      config,
+      adminToken: lock.info.adminToken,
+      boundHost: config.host,
+      logger: config.logLevel !== 'silent',
+    });
+    await app.listen({ port: config.port, host: config.host });
+    const address = app.server.address();
+    const port = typeof address === 'object' && address !== null ? address.port : config.port;
+    await lock.update({ port });
+
+    io.out(`TwinMCP listening on ${serverUrl(config.host, port)} (data: ${config.dataDir})\n`);
+    if (!isLoopbackHost(config.host) && config.allowedHosts.length === 0) {
+      io.err(
+        'warning: bound off loopback without TWINMCP_ALLOWED_HOSTS; any Host header is accepted\n',
+      );
+    }
+
+    await waitForStop(opts.stopSignal, () => lock.releaseSync());
+    io.err('Shutting down...\n');
+    return 0;
+  } finally {
+    // Reverse order of start-up; also runs when listen() failed (e.g. the port is taken).
+    await shutdown(app, engine, lock, log);
+    process.off('exit', onExit);
+  }
+}
+
+async function shutdown(
+  app: FastifyInstance | undefined,
+  engine: Engine | undefined,
+  lock: Lock,
+  log: Log,
+): Promise<void> {
+  const steps: [string, (() => Promise<unknown>) | undefined][] = [
+    ['the HTTP server', app && (() => app.close())],
+    ['the engine', engine && (() => engine.close())],
+  ];
+  for (const [what, close] of steps) {
+    try {
+      await close?.();
+    } catch (err) {
+      log.error(`closing ${what} failed: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  await lock.release();
+}
+
+function waitForStop(signal: AbortSignal | undefined, forceExit: () => void): Promise<void> {
+  if (signal) {
+    return signal.aborted
+      ? Promise.resolve()
+      : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
+  }
+  return new Promise((resolve) => {
+    const stop = () => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      // A second Ctrl-C while a slow close hangs exits at once (still releasing the lock).
+      const force = () => {
+        forceExit();
+        process.exit(130);
+      };
+      process.once('SIGINT', force);
+      process.once('SIGTERM', force);
+      resolve();
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}

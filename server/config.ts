@@ -1,0 +1,115 @@
+/**
+ * Process configuration from environment variables, validated once at start-up so that a typo
+ * fails loudly with the variable's name instead of surfacing later as a strange bind or path.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { z } from 'zod';
+import pkg from '../package.json' with { type: 'json' };
+
+/** The package version, reported by `/health` and `twinmcp --version`. */
+export const VERSION: string = pkg.version;
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+export interface Config {
+  /** Embedded database directory (PGlite). */
+  dataDir: string;
+  /** PostgreSQL server URL; when set the engine uses it instead of the embedded database. */
+  databaseUrl?: string;
+  host: string;
+  port: number;
+  /** Host names (optionally `name:port`) accepted in the Host header when bound off loopback. */
+  allowedHosts: string[];
+  /** Exact origins (`https://app.example.com`) accepted in the Origin header besides loopback. */
+  allowedOrigins: string[];
+  /**
+   * `<dataDir>.lock`, beside the data directory rather than inside it: the engine owns the
+   * directory's contents, and a shared `../twinmcp.lock` would make two data directories with the
+   * same parent block each other.
+   */
+  lockFile: string;
+  logLevel: LogLevel;
+}
+
+const list = z
+  .string()
+  .optional()
+  .transform((raw) =>
+    (raw ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0),
+  );
+
+const nonEmpty = z.string().trim().min(1);
+
+// Keyed by variable name so that an issue's path names the variable directly.
+const EnvSchema = z.object({
+  TWINMCP_DATA_DIR: nonEmpty.optional(),
+  DATABASE_URL: z
+    .string()
+    .trim()
+    .optional()
+    .transform((s) => (s ? s : undefined))
+    .refine((s) => s === undefined || /^postgres(ql)?:\/\//.test(s), {
+      message: 'must be a postgres:// or postgresql:// URL',
+    }),
+  TWINMCP_HOST: nonEmpty.default('127.0.0.1'),
+  TWINMCP_PORT: z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number')
+    .default('7377')
+    .transform(Number)
+    .refine((n) => n <= 65535, { message: 'must be at most 65535' }),
+  TWINMCP_ALLOWED_HOSTS: list,
+  TWINMCP_ALLOWED_ORIGINS: list,
+  TWINMCP_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+});
+
+/** Thrown for an invalid environment variable; the message names the variable. */
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads and validates the configuration; throws ConfigError naming the bad variable. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = EnvSchema.safeParse(env);
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.TWINMCP_DATA_DIR ?? path.join(os.homedir(), '.twinmcp', 'data'));
+  for (const origin of e.TWINMCP_ALLOWED_ORIGINS) {
+    if (!isOrigin(origin)) {
+      throw new ConfigError(
+        `Invalid configuration: TWINMCP_ALLOWED_ORIGINS: "${origin}" is not an origin like https://app.example.com`,
+      );
+    }
+  }
+  return {
+    dataDir,
+    ...(e.DATABASE_URL ? { databaseUrl: e.DATABASE_URL } : {}),
+    host: e.TWINMCP_HOST,
+    port: e.TWINMCP_PORT,
+    allowedHosts: e.TWINMCP_ALLOWED_HOSTS.map((h) => h.toLowerCase()),
+    allowedOrigins: e.TWINMCP_ALLOWED_ORIGINS.map((o) => o.toLowerCase()),
+    lockFile: `${dataDir}.lock`,
+    logLevel: e.TWINMCP_LOG_LEVEL,
+  };
+}
+
+function isOrigin(value: string): boolean {
+  try {
+    const u = new URL(value);
+    return u.origin !== 'null' && u.origin === value.toLowerCase().replace(/\/$/, '');
+  } catch {
+    return false;
+  }
+}

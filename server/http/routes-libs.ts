@@ -1,0 +1,118 @@
+/** Library routes: resolve by name, list, add a source, remove. */
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import {
+  AddSourceBody,
+  Job,
+  LibrarySummary,
+  SearchQuery,
+  SearchResponse,
+} from '../../shared/api.js';
+import { parseLibraryId } from '../../shared/library-id.js';
+import { forbid, sendError } from './errors.js';
+import { isLocalSource } from './source-kind.js';
+
+export interface LibsRoutesOptions {
+  /** Whether the request carries the local admin token. */
+  isAdmin: (request: FastifyRequest) => boolean;
+}
+
+const RemoveQuery = z.object({ libraryId: z.string().trim().min(1).max(300) });
+
+/** `/libs/search`, `/libs` (GET, POST, DELETE); register with prefix `/api/v1`. */
+export const libsRoutes: FastifyPluginAsyncZod<LibsRoutesOptions> = async (app, opts) => {
+  app.get(
+    '/libs/search',
+    { schema: { querystring: SearchQuery, response: { 200: SearchResponse } } },
+    async (request) => {
+      const { libraryName, query } = request.query;
+      return { results: await app.engine.resolve(libraryName, query, { client: 'rest' }) };
+    },
+  );
+
+  app.get(
+    '/libs',
+    { schema: { response: { 200: z.object({ libraries: z.array(LibrarySummary) }) } } },
+    async () => ({ libraries: await app.engine.listLibraries() }),
+  );
+
+  app.post(
+    '/libs',
+    {
+      onRequest: requireJson,
+      schema: { body: AddSourceBody, response: { 202: z.object({ job: Job }) } },
+    },
+    async (request, reply) => {
+      const body = request.body;
+      const trustedLocal = opts.isAdmin(request);
+      if (isLocalSource(body.source) && !trustedLocal) {
+        return forbid(
+          reply,
+          'Local paths and file:// sources can only be added with the twinmcp CLI ' +
+            '(`twinmcp add <path>`) or a request carrying the local admin token; ' +
+            'over plain HTTP, add an https:// git URL instead.',
+        );
+      }
+      if (body.libraryId !== undefined && !parseLibraryId(body.libraryId)) {
+        return invalidId(reply, body.libraryId);
+      }
+      const job = await app.engine.addSource({ ...body, trustedLocal });
+      return reply.code(202).send({ job });
+    },
+  );
+
+  // Deleting is destructive, so it needs the admin token even on loopback: the Origin check stops
+  // browsers, but not other local programs the user did not authorise.
+  app.delete(
+    '/libs',
+    {
+      onRequest: async (request, reply) => {
+        if (!opts.isAdmin(request)) {
+          return forbid(
+            reply,
+            'Removing a library needs the local admin token (use `twinmcp remove`)',
+          );
+        }
+      },
+      schema: {
+        querystring: RemoveQuery,
+        response: { 200: z.object({ removed: z.literal(true) }) },
+      },
+    },
+    async (request, reply) => {
+      const { libraryId } = request.query;
+      if (!parseLibraryId(libraryId)) return invalidId(reply, libraryId);
+      if (!(await app.engine.removeLibrary(libraryId))) {
+        return sendError(reply, 404, 'library_not_found', `Library ${libraryId} not found`);
+      }
+      return { removed: true as const };
+    },
+  );
+};
+
+/**
+ * Write routes take JSON only. Besides being the contract, it forces browsers into a CORS
+ * preflight, which text/plain or form posts would skip.
+ */
+async function requireJson(request: FastifyRequest, reply: FastifyReply): Promise<void> {
+  const type = (request.headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (type !== 'application/json') {
+    await sendError(
+      reply,
+      415,
+      'unsupported_media_type',
+      `Expected Content-Type: application/json, got ${type ? type : 'none'}`,
+    );
+  }
+}
+
+/** Replies 400 `invalid_library_id` with the expected form. */
+export function invalidId(reply: FastifyReply, libraryId: string): FastifyReply {
+  return sendError(
+    reply,
+    400,
+    'invalid_library_id',
+    `Invalid library id "${libraryId}": expected /owner/name or /owner/name/version`,
+  );
+}

@@ -1,0 +1,140 @@
+/**
+ * query-docs: the best snippets of one library version for a question, within a token budget.
+ * Steps: lexemes of the question (same stemming as indexing) -> BM25F candidates from the
+ * version's in-memory index -> rows -> diversity and a relevance floor -> token packing.
+ */
+import { clampTokens, type ContextResponse, type Snippet } from '../../shared/api.js';
+import type { Queryable } from '../db/db.js';
+import { EngineError } from '../engine-types.js';
+import { formatSnippets, proseDescription } from './format.js';
+import { LexicalIndex, type IndexCache } from './lexical-index.js';
+import { withIdentifierParts } from './text.js';
+import { findServingVersion, type ServingVersion } from './versions.js';
+
+export interface QueryOptions {
+  /** Candidates fetched from the index before diversity and packing. */
+  candidates: number;
+  /** Snippets scoring below this share of the best one are left out rather than padding. */
+  relevanceFloor: number;
+  /** Score factor for each further snippet from a page already chosen. */
+  samePagePenalty: number;
+}
+
+export const DEFAULT_QUERY_OPTIONS: QueryOptions = {
+  candidates: 40,
+  relevanceFloor: 0.4,
+  samePagePenalty: 0.8,
+};
+
+export interface QueryResult {
+  version: ServingVersion;
+  /** In rank order (the JSON response splits them into code and info snippets). */
+  snippets: Snippet[];
+  response: ContextResponse;
+  text: string;
+}
+
+interface ChunkRow {
+  id: number;
+  title: string;
+  breadcrumb: string[];
+  anchor: string;
+  content: string;
+  code: { lang: string; code: string }[];
+  tokens: number;
+  path: string;
+  url: string | null;
+  page_id: number;
+}
+
+/** Lexemes of a text with their counts, through the same `english` configuration as the chunks. */
+export async function queryLexemes(db: Queryable, text: string): Promise<Map<string, number>> {
+  const rows = await db.query<{ lexeme: string; n: number }>(
+    `SELECT lexeme, coalesce(array_length(positions, 1), 1) AS n
+       FROM unnest(to_tsvector('english', $1))`,
+    [withIdentifierParts(text)],
+  );
+  return new Map(rows.map((r) => [r.lexeme, Number(r.n)]));
+}
+
+function sourceOf(row: ChunkRow): string {
+  const anchor = row.anchor ? `#${row.anchor}` : '';
+  return `${row.url ?? row.path}${anchor}`;
+}
+
+export async function queryDocs(
+  db: Queryable,
+  cache: IndexCache,
+  libraryId: string,
+  question: string,
+  tokens: number | undefined,
+  opts: QueryOptions = DEFAULT_QUERY_OPTIONS,
+): Promise<QueryResult> {
+  const version = await findServingVersion(db, libraryId);
+  const budget = clampTokens(tokens);
+  const index = await cache.get(version.versionId, () => LexicalIndex.load(db, version.versionId));
+  const lexemes = await queryLexemes(db, question);
+  const scored = index.search(lexemes, opts.candidates);
+  if (scored.length === 0) {
+    throw new EngineError(
+      'no_snippets_found',
+      `No documentation in ${version.libraryId}${version.version ? `/${version.version}` : ''} matches "${question}". Try other words for the same concept, or another library.`,
+    );
+  }
+  const rows = await db.query<ChunkRow>(
+    `SELECT c.id, c.title, c.breadcrumb, c.anchor, c.content, c.code, c.tokens, c.page_id, p.path, p.url
+       FROM chunks c JOIN pages p ON p.id = c.page_id
+      WHERE c.id = ANY($1::bigint[])`,
+    [scored.map((s) => s.chunkId)],
+  );
+  const byId = new Map(rows.map((r) => [Number(r.id), r]));
+
+  // Diversity: each further snippet from an already chosen page counts for less, re-sorted greedily.
+  const pool = scored.filter((s) => byId.has(s.chunkId)).map((s) => ({ ...s, adjusted: s.score }));
+  const chosen: { row: ChunkRow; score: number }[] = [];
+  const perPage = new Map<number, number>();
+  const top = pool[0]?.score ?? 0;
+  let used = 0;
+  while (pool.length > 0) {
+    for (const p of pool) {
+      const pageId = Number(byId.get(p.chunkId)!.page_id);
+      p.adjusted = p.score * opts.samePagePenalty ** (perPage.get(pageId) ?? 0);
+    }
+    pool.sort((a, b) => b.adjusted - a.adjusted);
+    const next = pool.shift()!;
+    if (next.adjusted < top * opts.relevanceFloor && chosen.length > 0) break;
+    const row = byId.get(next.chunkId)!;
+    const cost = Number(row.tokens) + 30;
+    if (used + cost > budget) {
+      if (chosen.length === 0) {
+        chosen.push({ row, score: next.adjusted });
+        used += cost;
+      }
+      continue;
+    }
+    chosen.push({ row, score: next.adjusted });
+    used += cost;
+    const pageId = Number(row.page_id);
+    perPage.set(pageId, (perPage.get(pageId) ?? 0) + 1);
+  }
+
+  const snippets: Snippet[] = chosen.map(({ row, score }) => ({
+    title: row.title,
+    breadcrumb: row.breadcrumb,
+    source: sourceOf(row),
+    path: row.path,
+    content: row.content,
+    description: proseDescription(row.content),
+    code: row.code,
+    tokens: Number(row.tokens),
+    score: Math.round(score * 1000) / 1000,
+  }));
+  const response: ContextResponse = {
+    libraryId: version.libraryId,
+    version: version.version || null,
+    codeSnippets: snippets.filter((s) => s.code.length > 0),
+    infoSnippets: snippets.filter((s) => s.code.length === 0),
+    totalTokens: snippets.reduce((n, s) => n + s.tokens, 0),
+  };
+  return { version, snippets, response, text: formatSnippets(snippets) };
+}

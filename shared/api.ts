@@ -1,0 +1,150 @@
+/**
+ * REST wire contract (`/api/v1/...`), shared by the server, the CLI client and the extension.
+ * Shapes follow the Context7 REST API where one exists (see docs/ARCHITECTURE.md).
+ */
+import { z } from 'zod';
+
+export const MIN_TOKENS = 1000;
+export const DEFAULT_TOKENS = 5000;
+export const MAX_TOKENS = 50000;
+
+/** Token budgets below the minimum are raised, above the maximum lowered; never refused. */
+export function clampTokens(tokens: number | undefined): number {
+  if (tokens === undefined || !Number.isFinite(tokens)) return DEFAULT_TOKENS;
+  return Math.min(MAX_TOKENS, Math.max(MIN_TOKENS, Math.floor(tokens)));
+}
+
+export const LibraryState = z.enum(['indexing', 'ready', 'failed']);
+export type LibraryState = z.infer<typeof LibraryState>;
+
+export const LibrarySummary = z.object({
+  id: z.string(),
+  title: z.string(),
+  description: z.string(),
+  totalSnippets: z.number(),
+  totalTokens: z.number(),
+  trustScore: z.number(),
+  versions: z.array(z.string()),
+  lastUpdateDate: z.string().nullable(),
+  state: LibraryState,
+  error: z.string().optional(),
+  source: z.string().optional(),
+});
+export type LibrarySummary = z.infer<typeof LibrarySummary>;
+
+export const SearchQuery = z.object({
+  libraryName: z.string().trim().min(1).max(500),
+  query: z.string().max(500).optional(),
+});
+export type SearchQuery = z.infer<typeof SearchQuery>;
+
+export const SearchResult = LibrarySummary.extend({
+  /** Version the match pointed at (e.g. "fastify 4" -> "v4"), when one did. */
+  matchedVersion: z.string().optional(),
+  score: z.number(),
+});
+export type SearchResult = z.infer<typeof SearchResult>;
+export const SearchResponse = z.object({ results: z.array(SearchResult) });
+export type SearchResponse = z.infer<typeof SearchResponse>;
+
+export const ContextQuery = z.object({
+  libraryId: z.string().min(1).max(300),
+  query: z.string().trim().min(1).max(500),
+  tokens: z.coerce.number().int().optional(),
+  type: z.enum(['txt', 'json']).default('txt'),
+});
+export type ContextQuery = z.infer<typeof ContextQuery>;
+
+export const Snippet = z.object({
+  title: z.string(),
+  breadcrumb: z.array(z.string()),
+  source: z.string(),
+  path: z.string(),
+  /** Markdown text: prose and code fences. */
+  content: z.string(),
+  /** First sentences of prose, for code snippets. */
+  description: z.string(),
+  code: z.array(z.object({ lang: z.string(), code: z.string() })),
+  tokens: z.number(),
+  score: z.number(),
+});
+export type Snippet = z.infer<typeof Snippet>;
+
+export const ContextResponse = z.object({
+  libraryId: z.string(),
+  version: z.string().nullable(),
+  codeSnippets: z.array(Snippet),
+  infoSnippets: z.array(Snippet),
+  totalTokens: z.number(),
+});
+export type ContextResponse = z.infer<typeof ContextResponse>;
+
+export const AddSourceBody = z.object({
+  /** Local path, `file://` URL, or `https://` git URL. */
+  source: z.string().min(1).max(2000),
+  name: z.string().max(200).optional(),
+  /** Library id to index under (`/owner/name`); derived from the source when absent. */
+  libraryId: z.string().max(300).optional(),
+  version: z.string().max(100).optional(),
+  /** Make this version the one a bare library id means (default: unversioned sources, or the first version). */
+  latest: z.boolean().optional(),
+  ref: z.string().max(200).optional(),
+});
+export type AddSourceBody = z.infer<typeof AddSourceBody>;
+
+export const JobState = z.enum(['queued', 'running', 'succeeded', 'failed', 'cancelled']);
+export type JobState = z.infer<typeof JobState>;
+
+export const JobProgress = z.object({
+  phase: z.string(),
+  pages: z.number(),
+  chunks: z.number(),
+  tokens: z.number(),
+  skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
+  elapsedMs: z.number(),
+});
+export type JobProgress = z.infer<typeof JobProgress>;
+
+export const Job = z.object({
+  id: z.string(),
+  kind: z.string(),
+  state: JobState,
+  libraryId: z.string().nullable(),
+  version: z.string().nullable(),
+  progress: JobProgress.nullable(),
+  error: z.string().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type Job = z.infer<typeof Job>;
+
+export const ErrorCode = z.enum([
+  'invalid_library_id',
+  'validation_error',
+  'invalid_api_key',
+  'forbidden',
+  'library_not_found',
+  'no_snippets_found',
+  'job_not_found',
+  'not_found',
+  'conflict',
+  'library_too_large',
+  'unprocessable',
+  'unsupported_media_type',
+  'rate_limit_exceeded',
+  'internal_error',
+]);
+export type ErrorCode = z.infer<typeof ErrorCode>;
+
+export const ErrorBody = z.object({ error: ErrorCode, message: z.string() });
+export type ErrorBody = z.infer<typeof ErrorBody>;
+
+export const HealthResponse = z.object({
+  status: z.literal('ok'),
+  version: z.string(),
+  database: z.enum(['pglite', 'postgres']),
+  vector: z.boolean(),
+  embeddings: z.string(),
+  libraries: z.number(),
+});
+export type HealthResponse = z.infer<typeof HealthResponse>;
