@@ -3,7 +3,7 @@
  * Indexes ../shared/corpus (cached under .cache/eval/<key>) and scores query and resolve items as
  * described in ../shared/eval/README.md.
  */
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseLibraryId } from '../shared/library-id.js';
@@ -46,6 +46,8 @@ const { values: args } = parseArgs({
     'no-distractors': { type: 'boolean', default: false },
     verbose: { type: 'boolean', default: false },
     rebuild: { type: 'boolean', default: false },
+    /** Ranking experiments: reuse the newest complete index even if the indexing code changed. */
+    reuse: { type: 'boolean', default: false },
   },
 });
 
@@ -66,7 +68,20 @@ function log(msg: string) {
 
 async function openIndex() {
   requireCorpus();
-  const key = `${await indexKey()}${args['no-distractors'] ? '-nd' : ''}`;
+  const suffix = args['no-distractors'] ? '-nd' : '';
+  let key = `${await indexKey()}${suffix}`;
+  if (args.reuse) {
+    const root = join(REPO_ROOT, '.cache', 'eval');
+    const newest = (existsSync(root) ? readdirSync(root) : [])
+      .filter((d) => existsSync(join(root, d, 'COMPLETE')))
+      .filter((d) => (suffix ? d.endsWith(suffix) : !d.endsWith('-nd')))
+      .map((d) => ({ d, t: statSync(join(root, d, 'COMPLETE')).mtimeMs }))
+      .sort((a, b) => b.t - a.t)[0];
+    if (newest) {
+      key = newest.d;
+      log(`reusing index ${key} (--reuse: built by possibly older indexing code)`);
+    }
+  }
   const dir = join(REPO_ROOT, '.cache', 'eval', key);
   const done = join(dir, 'COMPLETE');
   if (args.rebuild || !existsSync(done)) {
@@ -122,7 +137,7 @@ async function main() {
       libraries: Record<string, { libraryId: string; version: string | null; latest: boolean }>;
     }
   ).libraries;
-  const { engine } = await openIndex();
+  const { db, engine } = await openIndex();
 
   const q = new Map<string, Tally>();
   const r = new Map<string, Tally>();
@@ -174,6 +189,7 @@ async function main() {
     }
   }
   await engine.close();
+  await db.close();
 
   const f = (x: number) => x.toFixed(3);
   log('\nQuery items');

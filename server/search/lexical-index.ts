@@ -17,7 +17,8 @@ export interface FieldWeights {
   D: number;
 }
 
-export const DEFAULT_FIELD_WEIGHTS: FieldWeights = { A: 4, B: 1.5, C: 1.5, D: 1 };
+const TUNE: Record<string, number> = JSON.parse(process.env.TWINMCP_TUNE ?? '{}');
+export const DEFAULT_FIELD_WEIGHTS: FieldWeights = { A: TUNE.A ?? 4, B: TUNE.B ?? 1.5, C: TUNE.C ?? 1.5, D: 1 };
 
 interface Posting {
   docs: Int32Array;
@@ -106,7 +107,7 @@ export class LexicalIndex {
    * BM25F over the query lexemes (each with its count in the query), then a coverage factor so a
    * chunk matching most of the question's rare words beats one repeating a single word.
    */
-  search(query: Map<string, number>, limit: number, k1 = 1.2, b = 0.5): Scored[] {
+  search(query: Map<string, number>, limit: number, k1 = TUNE.k1 ?? 1.2, b = TUNE.b ?? 0.5): Scored[] {
     const n = this.chunkIds.length;
     const scores = new Float64Array(n);
     const covered = new Float64Array(n);
@@ -135,7 +136,7 @@ export class LexicalIndex {
       const coverage = covered[d]! / idfTotal;
       out.push({
         chunkId: this.chunkIds[d]!,
-        score: scores[d]! * (0.5 + coverage),
+        score: scores[d]! * ((TUNE.cov0 ?? 0.5) + coverage) * (1 + (TUNE.title ?? 0) * (titleCovered[d]! / idfTotal)),
         coverage,
         titleCoverage: titleCovered[d]! / idfTotal,
       });

@@ -20,10 +20,11 @@ export interface QueryOptions {
   samePagePenalty: number;
 }
 
+const TUNE: Record<string, number> = JSON.parse(process.env.TWINMCP_TUNE ?? '{}');
 export const DEFAULT_QUERY_OPTIONS: QueryOptions = {
   candidates: 40,
-  relevanceFloor: 0.4,
-  samePagePenalty: 0.8,
+  relevanceFloor: TUNE.floor ?? 0.4,
+  samePagePenalty: TUNE.page ?? 0.8,
 };
 
 export interface QueryResult {
