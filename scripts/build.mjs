@@ -10,7 +10,7 @@ const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'wa
 
 await build({
   ...common,
-  entryPoints: { cli: 'server/cli.ts' },
+  entryPoints: { cli: 'server/cli.ts', 'chunk-worker': 'server/indexing/chunk-worker.ts' },
   outdir: 'dist/server',
   format: 'esm',
   packages: 'external',

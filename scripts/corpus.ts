@@ -9,6 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join, relative, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Db } from '../server/db/db.js';
+import type { ChunkPool } from '../server/indexing/chunk-pool.js';
 import { indexLibrary, type IndexSummary } from '../server/indexing/pipeline.js';
 import { localFolderSource } from '../server/indexing/sources/local.js';
 
@@ -53,7 +54,7 @@ export function corpusSets(): CorpusSet[] {
   });
 }
 
-export async function indexCorpusSet(db: Db, set: CorpusSet, idSuffix = ''): Promise<IndexSummary> {
+export async function indexCorpusSet(db: Db, set: CorpusSet, idSuffix = '', pool?: ChunkPool): Promise<IndexSummary> {
   const [, owner, name] = set.libraryId.split('/');
   return indexLibrary(db, {
     libraryId: `/${owner}${idSuffix}/${name}`,
@@ -64,6 +65,7 @@ export async function indexCorpusSet(db: Db, set: CorpusSet, idSuffix = ''): Pro
     sourceInfo: { kind: 'local', path: set.path },
     ownerAccount: null,
     jobId: null,
+    ...(pool ? { pool } : {}),
   });
 }
 
@@ -98,7 +100,7 @@ export function distractorId(name: string): string {
   return m ? `/npm-${m[1]}/${m[2]}` : `/npm/${name}`;
 }
 
-export async function indexDistractor(db: Db, pkg: ReturnType<typeof distractorPackages>[number]) {
+export async function indexDistractor(db: Db, pkg: ReturnType<typeof distractorPackages>[number], pool?: ChunkPool) {
   return indexLibrary(db, {
     libraryId: distractorId(pkg.name),
     version: '',
@@ -111,6 +113,7 @@ export async function indexDistractor(db: Db, pkg: ReturnType<typeof distractorP
     ownerAccount: null,
     trustScore: 5,
     jobId: null,
+    ...(pool ? { pool } : {}),
   });
 }
 

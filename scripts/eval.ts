@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseLibraryId } from '../shared/library-id.js';
 import { openPglite } from '../server/db/pglite.js';
+import { ChunkPool } from '../server/indexing/chunk-pool.js';
 import { createEngine } from '../server/engine.js';
 import { countTokens } from '../server/indexing/tokens.js';
 import {
@@ -92,8 +93,9 @@ async function openIndex() {
   const engine = await createEngine({ config: { dataDir: dir }, db, worker: false });
   if (!existsSync(done)) {
     const started = Date.now();
+    const pool = ChunkPool.create();
     for (const set of corpusSets()) {
-      const s = await indexCorpusSet(db, set);
+      const s = await indexCorpusSet(db, set, '', pool);
       log(`indexed ${set.slug}: ${s.pages} pages, ${s.snippets} snippets, ${s.skipped.length} skipped`);
       for (const k of s.skipped) log(`  skipped ${k.path}: ${k.reason}`);
     }
@@ -102,7 +104,7 @@ async function openIndex() {
       let n = 0;
       for (const pkg of pkgs) {
         try {
-          await indexDistractor(db, pkg);
+          await indexDistractor(db, pkg, pool);
           n++;
         } catch (err) {
           log(`  distractor ${pkg.name} not indexed: ${(err as Error).message}`);
@@ -110,6 +112,7 @@ async function openIndex() {
       }
       log(`indexed ${n} distractor packages from node_modules`);
     }
+    await pool?.close();
     writeFileSync(done, new Date().toISOString());
     log(`index built in ${((Date.now() - started) / 1000).toFixed(1)} s (${dir})`);
   }

@@ -16,6 +16,7 @@ import {
   type Engine,
   type QueryOutcome,
 } from './engine-types.js';
+import { ChunkPool } from './indexing/chunk-pool.js';
 import { indexLibrary } from './indexing/pipeline.js';
 import { openSource, planSource } from './indexing/source-spec.js';
 import { enqueueJob, getJobRow, toJob, type JobRow } from './jobs/queue.js';
@@ -43,6 +44,7 @@ export class TwinEngine implements Engine {
   readonly cache = new IndexCache();
   readonly usage: UsageRecorder;
   readonly runner: JobRunner;
+  private pool: ChunkPool | undefined;
 
   constructor(
     readonly db: Db,
@@ -188,6 +190,7 @@ export class TwinEngine implements Engine {
   async close(): Promise<void> {
     await this.runner.stop();
     await this.usage.flush();
+    await this.pool?.close();
     if (!this.opts.db) await this.db.close();
   }
 
@@ -213,6 +216,7 @@ export class TwinEngine implements Engine {
         jobId: job.id,
         signal: ctx.signal,
         onProgress: ctx.progress,
+        pool: (this.pool ??= ChunkPool.create()),
       });
       const { versionId: _v, snippets: _s, ...progress } = summary;
       return progress;

@@ -17,9 +17,16 @@ export const CODE_OVERSIZE_FACTOR = 4;
 export interface ChunkOptions {
   maxTokens?: number;
   minTokens?: number;
+  /** A section whose subsections together stay under this many tokens is kept as one chunk. */
+  mergeTokens?: number;
 }
 
+/** Small subsections ("Example", "Parameters") are kept with the section that names the API. */
+export const DEFAULT_MERGE_TOKENS = 400;
+
 interface Section {
+  /** Heading depth (0 for text before the first heading). */
+  depth: number;
   title: string;
   breadcrumb: string[];
   anchor: string;
@@ -33,8 +40,9 @@ interface Section {
 export function chunkPage(page: SourcePage, opts: ChunkOptions = {}): Chunk[] {
   const maxTokens = Math.max(16, Math.floor(opts.maxTokens ?? DEFAULT_MAX_TOKENS));
   const minTokens = Math.max(0, Math.min(opts.minTokens ?? DEFAULT_MIN_TOKENS, maxTokens / 2));
+  const mergeTokens = Math.min(maxTokens, opts.mergeTokens ?? DEFAULT_MERGE_TOKENS);
   try {
-    return chunkTree(page, maxTokens, minTokens);
+    return chunkTree(page, maxTokens, minTokens, mergeTokens);
   } catch {
     try {
       return chunkPlain(page, maxTokens);
@@ -44,13 +52,38 @@ export function chunkPage(page: SourcePage, opts: ChunkOptions = {}): Chunk[] {
   }
 }
 
-function chunkTree(page: SourcePage, maxTokens: number, minTokens: number): Chunk[] {
+function chunkTree(page: SourcePage, maxTokens: number, minTokens: number, mergeTokens: number): Chunk[] {
   const { tree, title: pageTitle } = parsePage(page);
   const chunks: Chunk[] = [];
-  for (const section of sections(tree.children, pageTitle)) {
-    const pieces = section.blocks.flatMap((b) =>
-      blockPieces(b, maxTokens, maxTokens * CODE_OVERSIZE_FACTOR),
-    );
+  const all = sections(tree.children, pageTitle).map((section) => ({
+    section,
+    pieces: section.blocks.flatMap((b) => blockPieces(b, maxTokens, maxTokens * CODE_OVERSIZE_FACTOR)),
+  }));
+  for (let i = 0; i < all.length; i++) {
+    const { section } = all[i]!;
+    let pieces = all[i]!.pieces;
+    // Fold the following deeper sections (this one's subsections) in while the whole stays small.
+    let size = pieces.reduce((n, p) => n + p.tokens + 1, 0);
+    let j = i + 1;
+    const folded: Piece[] = [];
+    // A heading with no text of its own (a page's h1 over its sections) folds nothing: its
+    // subsections' titles say more than its own.
+    const foldable = section.depth > 0 && pieces.length > 0;
+    while (foldable && j < all.length && all[j]!.section.depth > section.depth) {
+      const sub = all[j]!;
+      const subSize = sub.pieces.reduce((n, p) => n + p.tokens + 1, 0) + 8;
+      if (size + subSize > mergeTokens) break;
+      const heading = `${'#'.repeat(Math.min(6, sub.section.depth))} ${sub.section.title}`;
+      folded.push({ text: heading, tokens: countTokens(heading), code: [] }, ...sub.pieces);
+      size += subSize;
+      j++;
+    }
+    // Only when every subsection fits: a half-folded parent would hide the rest's headings.
+    const subtreeEnd = all.findIndex((s, k) => k > i && s.section.depth <= section.depth);
+    if (folded.length && j === (subtreeEnd === -1 ? all.length : subtreeEnd)) {
+      pieces = [...pieces, ...folded];
+      i = j - 1;
+    }
     for (const group of pack(pieces, maxTokens, minTokens)) {
       const text = group.map((p) => p.text).join('\n\n');
       chunks.push({
@@ -73,7 +106,7 @@ function sections(blocks: RootContent[], pageTitle: string): Section[] {
   const slugger = new GithubSlugger();
   const trail: Array<{ depth: number; title: string }> = [];
   const out: Section[] = [];
-  let current: Section = { title: pageTitle, breadcrumb: [pageTitle], anchor: '', blocks: [] };
+  let current: Section = { depth: 0, title: pageTitle, breadcrumb: [pageTitle], anchor: '', blocks: [] };
   for (const block of blocks) {
     if (block.type !== 'heading') {
       // Horizontal rules carry no text and would otherwise make empty sections look non-empty.
@@ -85,6 +118,7 @@ function sections(blocks: RootContent[], pageTitle: string): Section[] {
     if (block.data?.fromHtml && block.depth === 1 && title !== pageTitle) {
       // A banner heading: its section (usually empty) keeps its title but starts no trail.
       current = {
+        depth: block.depth,
         title,
         breadcrumb: [pageTitle, title],
         anchor: anchorOf(block, title, slugger),
@@ -95,6 +129,7 @@ function sections(blocks: RootContent[], pageTitle: string): Section[] {
     while (trail.length && (trail[trail.length - 1]?.depth ?? 0) >= block.depth) trail.pop();
     trail.push({ depth: block.depth, title });
     current = {
+      depth: block.depth,
       title,
       breadcrumb: dedupe([pageTitle, ...trail.map((t) => t.title)]),
       anchor: anchorOf(block, title, slugger),
@@ -102,7 +137,8 @@ function sections(blocks: RootContent[], pageTitle: string): Section[] {
     };
   }
   out.push(current);
-  return out.filter((s) => s.blocks.length > 0);
+  // Heading-only sections stay when they have subsections to fold in; empty ones go later.
+  return out;
 }
 
 function anchorOf(heading: Heading, title: string, slugger: GithubSlugger): string {

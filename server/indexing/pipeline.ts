@@ -5,6 +5,7 @@
 import type { JobProgress } from '../../shared/api.js';
 import type { Db } from '../db/db.js';
 import { chunkPage } from './chunk.js';
+import type { ChunkPool } from './chunk-pool.js';
 import { deriveAliases, describe, mainPageRank } from './metadata.js';
 import {
   createStagingVersion,
@@ -16,7 +17,7 @@ import {
   type LibraryRecord,
   type PageToStore,
 } from './store.js';
-import type { SourceEvent } from './types.js';
+import type { Chunk, SourceEvent, SourcePage } from './types.js';
 
 export interface IndexRequest {
   libraryId: string;
@@ -36,6 +37,8 @@ export interface IndexRequest {
   signal?: AbortSignal;
   onProgress?: (progress: JobProgress) => void;
   maxTokens?: number;
+  /** Chunk on these worker threads; in-line when absent. */
+  pool?: ChunkPool;
 }
 
 export interface IndexSummary extends JobProgress {
@@ -45,6 +48,8 @@ export interface IndexSummary extends JobProgress {
 
 /** Pages per transaction: large enough to amortise round trips, small enough to keep PGlite responsive. */
 const BATCH_PAGES = 16;
+/** Pages being chunked ahead of the one being stored, so every worker has work. */
+const CHUNK_WINDOW = 8;
 /** Code kept for alias derivation (install commands); the first 2 MB of code says enough. */
 const CODE_SAMPLE_CHARS = 2_000_000;
 
@@ -76,6 +81,37 @@ export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSumm
     report();
   };
 
+  const chunkOpts = req.maxTokens ? { maxTokens: req.maxTokens } : undefined;
+  const accept = async (page: SourcePage, chunks: Chunk[]) => {
+    if (chunks.length === 0) {
+      progress.skipped.push({ path: page.path, reason: 'no text to index' });
+      return;
+    }
+    const title = chunks[0]!.pageTitle;
+    pageTitles.push(title);
+    for (const c of chunks) {
+      for (const block of c.code) {
+        if (codeChars > CODE_SAMPLE_CHARS) break;
+        codeSample.push(block.code);
+        codeChars += block.code.length;
+      }
+    }
+    const rank = mainPageRank(page.path);
+    if (!mainPage || rank < mainPage.rank) {
+      mainPage = { rank, text: chunks.map((c) => c.text).join('\n\n') };
+    }
+    batch.push({ path: page.path, url: page.url ?? null, title, contentHash: sha256(page.text), chunks });
+    progress.pages += 1;
+    progress.chunks += chunks.length;
+    progress.tokens += chunks.reduce((n, c) => n + c.tokens, 0);
+    if (batch.length >= BATCH_PAGES) await flush();
+  };
+  const inflight: Promise<[SourcePage, Chunk[]]>[] = [];
+  const chunked = (page: SourcePage): Promise<[SourcePage, Chunk[]]> =>
+    (req.pool ? req.pool.chunk(page, chunkOpts) : Promise.resolve(chunkPage(page, chunkOpts))).then(
+      (chunks) => [page, chunks],
+    );
+
   try {
     for await (const event of req.source) {
       if (req.signal?.aborted) throw new Error('cancelled');
@@ -83,31 +119,10 @@ export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSumm
         progress.skipped.push({ path: event.path, reason: event.reason });
         continue;
       }
-      const { page } = event;
-      const chunks = chunkPage(page, req.maxTokens ? { maxTokens: req.maxTokens } : undefined);
-      if (chunks.length === 0) {
-        progress.skipped.push({ path: page.path, reason: 'no text to index' });
-        continue;
-      }
-      const title = chunks[0]!.pageTitle;
-      pageTitles.push(title);
-      for (const c of chunks) {
-        for (const block of c.code) {
-          if (codeChars > CODE_SAMPLE_CHARS) break;
-          codeSample.push(block.code);
-          codeChars += block.code.length;
-        }
-      }
-      const rank = mainPageRank(page.path);
-      if (!mainPage || rank < mainPage.rank) {
-        mainPage = { rank, text: chunks.map((c) => c.text).join('\n\n') };
-      }
-      batch.push({ path: page.path, url: page.url ?? null, title, contentHash: sha256(page.text), chunks });
-      progress.pages += 1;
-      progress.chunks += chunks.length;
-      progress.tokens += chunks.reduce((n, c) => n + c.tokens, 0);
-      if (batch.length >= BATCH_PAGES) await flush();
+      inflight.push(chunked(event.page));
+      if (inflight.length >= CHUNK_WINDOW) await accept(...(await inflight.shift()!));
     }
+    while (inflight.length) await accept(...(await inflight.shift()!));
     await flush();
     if (progress.pages === 0) throw new Error('no documentation pages found in the source');
     progress.phase = 'finalizing';

@@ -48,14 +48,23 @@ interface ChunkRow {
   page_id: number;
 }
 
-/** Lexemes of a text with their counts, through the same `english` configuration as the chunks. */
-export async function queryLexemes(db: Queryable, text: string): Promise<Map<string, number>> {
-  const rows = await db.query<{ lexeme: string; n: number }>(
-    `SELECT lexeme, coalesce(array_length(positions, 1), 1) AS n
-       FROM unnest(to_tsvector('english', $1))`,
-    [withIdentifierParts(text)],
+/**
+ * Lexemes of a question with their weights, through the same `english` configuration as the
+ * chunks. Words of the library's own name ("typescript" in a TypeScript question) occur on most
+ * of its pages and say nothing about which one answers, so they count a fifth.
+ */
+export async function queryLexemes(
+  db: Queryable,
+  text: string,
+  libraryName = '',
+): Promise<Map<string, number>> {
+  const rows = await db.query<{ lexeme: string; n: number; own: boolean }>(
+    `SELECT q.lexeme, coalesce(array_length(q.positions, 1), 1) AS n,
+            q.lexeme = ANY(tsvector_to_array(to_tsvector('english', $2))) AS own
+       FROM unnest(to_tsvector('english', $1)) AS q`,
+    [withIdentifierParts(text), libraryName],
   );
-  return new Map(rows.map((r) => [r.lexeme, Number(r.n)]));
+  return new Map(rows.map((r) => [r.lexeme, Number(r.n) * (r.own ? 0.2 : 1)]));
 }
 
 function sourceOf(row: ChunkRow): string {
@@ -74,7 +83,8 @@ export async function queryDocs(
   const version = await findServingVersion(db, libraryId);
   const budget = clampTokens(tokens);
   const index = await cache.get(version.versionId, () => LexicalIndex.load(db, version.versionId));
-  const lexemes = await queryLexemes(db, question);
+  const ownName = `${version.title} ${version.libraryId.split('/').join(' ')}`;
+  const lexemes = await queryLexemes(db, question, withIdentifierParts(ownName));
   const scored = index.search(lexemes, opts.candidates);
   if (scored.length === 0) {
     throw new EngineError(

@@ -9,7 +9,11 @@ import { countTokens, truncateToTokens } from '../../server/indexing/tokens.js';
 import type { Chunk, PageFormat } from '../../server/indexing/types.js';
 
 function chunk(text: string, format: PageFormat = 'markdown', opts?: ChunkOptions): Chunk[] {
-  return chunkPage({ path: `page.${format === 'markdown' ? 'md' : format}`, format, text }, opts);
+  // Structure tests look at sections one by one: folding small subsections is tested on its own.
+  return chunkPage(
+    { path: `page.${format === 'markdown' ? 'md' : format}`, format, text },
+    { mergeTokens: 0, ...opts },
+  );
 }
 
 function fencesBalanced(c: Chunk): boolean {
@@ -233,5 +237,28 @@ describe('malformed input', () => {
     const chunks = chunk(lines.join('\n'));
     checkChunks(chunks);
     assert.ok(chunks.some((c) => c.text.includes('level 0')));
+  });
+
+  it('folds small subsections into their section, and only whole subtrees', () => {
+    const text = [
+      '# Utility Types',
+      '## `ReturnType<Type>`',
+      'Constructs a type consisting of the return type of function `Type`.',
+      '##### Example',
+      '```ts\ntype T0 = ReturnType<() => string>;\n```',
+      '## `Partial<Type>`',
+      'Constructs a type with all properties of `Type` set to optional.',
+    ].join('\n\n');
+    const folded = chunkPage({ path: 'u.md', format: 'markdown', text });
+    const rt = folded.find((c) => c.title === 'ReturnType<Type>');
+    assert.ok(rt, 'the ReturnType section is a chunk');
+    assert.match(rt.text, /##### Example/);
+    assert.equal(rt.code.length, 1, 'the example code travels with the API it shows');
+    assert.ok(!folded.some((c) => c.title === 'Example'));
+    const flat = chunkPage({ path: 'u.md', format: 'markdown', text }, { mergeTokens: 0 });
+    assert.ok(flat.some((c) => c.title === 'Example'));
+    // A subtree larger than the bound is left as separate sections.
+    const big = chunkPage({ path: 'u.md', format: 'markdown', text }, { mergeTokens: 20 });
+    assert.ok(big.some((c) => c.title === 'Example'));
   });
 });

@@ -15,7 +15,7 @@ function needCorpus(ctx: Mocha.Context): void {
 }
 
 function html(text: string, path = 'page.html'): Chunk[] {
-  return chunkPage({ path, format: 'html', text });
+  return chunkPage({ path, format: 'html', text }, { mergeTokens: 0 });
 }
 
 function norm(s: string): string {

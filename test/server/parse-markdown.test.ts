@@ -15,7 +15,7 @@ function needCorpus(ctx: Mocha.Context): void {
 }
 
 function chunk(text: string, format: PageFormat = 'markdown', path = 'docs/page.md'): Chunk[] {
-  return chunkPage({ path, format, text });
+  return chunkPage({ path, format, text }, { mergeTokens: 0 });
 }
 
 function corpusPage(rel: string): Chunk[] {
