@@ -6,7 +6,13 @@ import { chmodSync, existsSync, rmSync } from 'node:fs';
 const watch = process.argv.includes('--watch');
 rmSync('dist', { recursive: true, force: true });
 
-const common = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', sourcemap: false };
+const common = {
+  bundle: true,
+  platform: 'node',
+  target: 'node20',
+  logLevel: 'warning',
+  sourcemap: false,
+};
 
 await build({
   ...common,

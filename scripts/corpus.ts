@@ -31,7 +31,10 @@ export interface CorpusSet {
 
 /** Fails with a clear message when the corpus is not beside the repo. */
 export function requireCorpus(): void {
-  if (!existsSync(join(CORPUS_DIR, 'MANIFEST.json')) || !existsSync(join(EVAL_DIR, 'libraries.json'))) {
+  if (
+    !existsSync(join(CORPUS_DIR, 'MANIFEST.json')) ||
+    !existsSync(join(EVAL_DIR, 'libraries.json'))
+  ) {
     throw new Error(
       `The documentation corpus is not at ${CORPUS_DIR} (with ${EVAL_DIR}). ` +
         'Place the shared/ folder beside the repository or set TWINMCP_SHARED_DIR.',
@@ -45,7 +48,10 @@ export function corpusSets(): CorpusSet[] {
     sets: { slug: string; kind: 'md' | 'html'; path: string; files: number }[];
   };
   const libs = JSON.parse(readFileSync(join(EVAL_DIR, 'libraries.json'), 'utf8')) as {
-    libraries: Record<string, { libraryId: string; version: string | null; latest: boolean; title: string }>;
+    libraries: Record<
+      string,
+      { libraryId: string; version: string | null; latest: boolean; title: string }
+    >;
   };
   return manifest.sets.map((s) => {
     const lib = libs.libraries[s.slug];
@@ -54,7 +60,12 @@ export function corpusSets(): CorpusSet[] {
   });
 }
 
-export async function indexCorpusSet(db: Db, set: CorpusSet, idSuffix = '', pool?: ChunkPool): Promise<IndexSummary> {
+export async function indexCorpusSet(
+  db: Db,
+  set: CorpusSet,
+  idSuffix = '',
+  pool?: ChunkPool,
+): Promise<IndexSummary> {
   const [, owner, name] = set.libraryId.split('/');
   return indexLibrary(db, {
     libraryId: `/${owner}${idSuffix}/${name}`,
@@ -76,7 +87,8 @@ export function distractorPackages(nodeModules = join(REPO_ROOT, 'node_modules')
   for (const entry of readdirSync(nodeModules)) {
     if (entry.startsWith('.')) continue;
     if (entry.startsWith('@')) {
-      for (const sub of readdirSync(join(nodeModules, entry))) dirs.push(join(nodeModules, entry, sub));
+      for (const sub of readdirSync(join(nodeModules, entry)))
+        dirs.push(join(nodeModules, entry, sub));
     } else dirs.push(join(nodeModules, entry));
   }
   for (const dir of dirs.sort()) {
@@ -87,7 +99,9 @@ export function distractorPackages(nodeModules = join(REPO_ROOT, 'node_modules')
       continue;
     }
     if (!pkg.name) continue;
-    const include = readdirSync(dir).filter((f) => /^readme(\.(md|markdown|txt|rst))?$/i.test(f) || f === 'docs');
+    const include = readdirSync(dir).filter(
+      (f) => /^readme(\.(md|markdown|txt|rst))?$/i.test(f) || f === 'docs',
+    );
     if (include.length === 0) continue;
     out.push({ dir, name: pkg.name, description: pkg.description ?? '', include });
   }
@@ -100,7 +114,11 @@ export function distractorId(name: string): string {
   return m ? `/npm-${m[1]}/${m[2]}` : `/npm/${name}`;
 }
 
-export async function indexDistractor(db: Db, pkg: ReturnType<typeof distractorPackages>[number], pool?: ChunkPool) {
+export async function indexDistractor(
+  db: Db,
+  pkg: ReturnType<typeof distractorPackages>[number],
+  pool?: ChunkPool,
+) {
   return indexLibrary(db, {
     libraryId: distractorId(pkg.name),
     version: '',
@@ -117,7 +135,11 @@ export async function indexDistractor(db: Db, pkg: ReturnType<typeof distractorP
   });
 }
 
-function hashTree(hash: ReturnType<typeof createHash>, root: string, filter: (p: string) => boolean) {
+function hashTree(
+  hash: ReturnType<typeof createHash>,
+  root: string,
+  filter: (p: string) => boolean,
+) {
   const walk = (dir: string) => {
     for (const entry of readdirSync(dir).sort()) {
       const p = join(dir, entry);
@@ -140,7 +162,8 @@ export async function indexKey(): Promise<string> {
   hash.update(readFileSync(join(EVAL_DIR, 'libraries.json')));
   hash.update(await readFile(join(REPO_ROOT, 'package-lock.json')).catch(() => Buffer.alloc(0)));
   // Only code that changes what is stored: ranking changes reuse the index.
-  for (const dir of ['server/indexing', 'server/db']) hashTree(hash, join(REPO_ROOT, dir), (p) => p.endsWith('.ts'));
+  for (const dir of ['server/indexing', 'server/db'])
+    hashTree(hash, join(REPO_ROOT, dir), (p) => p.endsWith('.ts'));
   hash.update(readFileSync(join(REPO_ROOT, 'server/search/text.ts')));
   return hash.digest('hex').slice(0, 16);
 }

@@ -3,7 +3,15 @@
  * Indexes ../shared/corpus (cached under .cache/eval/<key>) and scores query and resolve items as
  * described in ../shared/eval/README.md.
  */
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseLibraryId } from '../shared/library-id.js';
@@ -96,7 +104,9 @@ async function openIndex() {
     const pool = ChunkPool.create();
     for (const set of corpusSets()) {
       const s = await indexCorpusSet(db, set, '', pool);
-      log(`indexed ${set.slug}: ${s.pages} pages, ${s.snippets} snippets, ${s.skipped.length} skipped`);
+      log(
+        `indexed ${set.slug}: ${s.pages} pages, ${s.snippets} snippets, ${s.skipped.length} skipped`,
+      );
       for (const k of s.skipped) log(`  skipped ${k.path}: ${k.reason}`);
     }
     if (!args['no-distractors']) {
@@ -156,7 +166,9 @@ async function main() {
       let full = '';
       try {
         const out = await engine.query(id, item.query, 5000, { client: 'eval' });
-        const ordered = [...out.json.codeSnippets, ...out.json.infoSnippets].sort((a, b) => b.score - a.score);
+        const ordered = [...out.json.codeSnippets, ...out.json.infoSnippets].sort(
+          (a, b) => b.score - a.score,
+        );
         texts = ordered.map((s) => normalize(formatSnippet(s)));
         paths = ordered.map((s) => s.path);
         full = out.text;
@@ -172,9 +184,12 @@ async function main() {
         answerIn5k: phrases.some((p) => normalize(full).includes(p)) ? 1 : 0,
         tokens: countTokens(full),
       };
-      for (const key of ['all', `lib:${item.library}`, `diff:${item.difficulty}`]) add(q, key, vals);
+      for (const key of ['all', `lib:${item.library}`, `diff:${item.difficulty}`])
+        add(q, key, vals);
       if (!vals.phraseHit5 || args.verbose)
-        misses.push(`${vals.phraseHit5 ? 'ok  ' : 'MISS'} ${item.id} [${item.difficulty}] rank=${rank} "${item.query}" -> want ${item.expect.file} # ${item.expect.heading}; got ${paths.slice(0, 3).join(', ')}`);
+        misses.push(
+          `${vals.phraseHit5 ? 'ok  ' : 'MISS'} ${item.id} [${item.difficulty}] rank=${rank} "${item.query}" -> want ${item.expect.file} # ${item.expect.heading}; got ${paths.slice(0, 3).join(', ')}`,
+        );
     } else {
       const results = await engine.resolve(item.query, undefined, { client: 'eval' });
       const want = libs[item.expect.library]!;
@@ -188,7 +203,12 @@ async function main() {
       };
       for (const key of ['all', `diff:${item.difficulty}`]) add(r, key, vals);
       if (!vals.hit1 || args.verbose)
-        misses.push(`${vals.hit1 ? 'ok  ' : 'MISS'} ${item.id} [${item.difficulty}] "${item.query}" -> want ${want.libraryId}${want.latest ? '' : `/${want.version}`}; got ${results.slice(0, 3).map((x) => x.id).join(', ')}`);
+        misses.push(
+          `${vals.hit1 ? 'ok  ' : 'MISS'} ${item.id} [${item.difficulty}] "${item.query}" -> want ${want.libraryId}${want.latest ? '' : `/${want.version}`}; got ${results
+            .slice(0, 3)
+            .map((x) => x.id)
+            .join(', ')}`,
+        );
     }
   }
   await engine.close();
@@ -197,14 +217,17 @@ async function main() {
   const f = (x: number) => x.toFixed(3);
   log('\nQuery items');
   log('key                      n   hit@1  hit@5  file@5  mrr@10  in5k   tokens');
-  for (const [key, t] of [...q].sort((a, b) => (a[0] === 'all' ? -1 : b[0] === 'all' ? 1 : a[0].localeCompare(b[0])))) {
+  for (const [key, t] of [...q].sort((a, b) =>
+    a[0] === 'all' ? -1 : b[0] === 'all' ? 1 : a[0].localeCompare(b[0]),
+  )) {
     log(
       `${key.padEnd(22)} ${String(t.n).padStart(3)}  ${f(t.phraseHit1! / t.n)}  ${f(t.phraseHit5! / t.n)}  ${f(t.fileHit5! / t.n)}  ${f(t.mrr! / t.n)}  ${f(t.answerIn5k! / t.n)}  ${Math.round(t.tokens! / t.n)}`,
     );
   }
   log('\nResolve items');
   log('key                      n   hit@1  hit@3');
-  for (const [key, t] of r) log(`${key.padEnd(22)} ${String(t.n).padStart(3)}  ${f(t.hit1! / t.n)}  ${f(t.hit3! / t.n)}`);
+  for (const [key, t] of r)
+    log(`${key.padEnd(22)} ${String(t.n).padStart(3)}  ${f(t.hit1! / t.n)}  ${f(t.hit3! / t.n)}`);
   if (misses.length) log(`\n${misses.join('\n')}`);
   const qa = q.get('all') ?? { n: 0 };
   const ra = r.get('all') ?? { n: 0 };

@@ -8,7 +8,8 @@ import { join, resolve } from 'node:path';
 
 const root = resolve(import.meta.dirname, '..');
 const cli = join(root, 'dist/server/cli.js');
-if (!existsSync(cli)) spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit', cwd: root });
+if (!existsSync(cli))
+  spawnSync(process.execPath, [join(root, 'scripts/build.mjs')], { stdio: 'inherit', cwd: root });
 
 const run = (args) => spawnSync(process.execPath, [cli, ...args], { encoding: 'utf8' });
 const listed = run(['list']);
@@ -16,9 +17,13 @@ if (!listed.stdout.includes('/fastify/fastify')) {
   const corpus = resolve(root, '..', 'shared', 'corpus', 'md', 'fastify');
   const docs = existsSync(corpus) ? corpus : join(root, 'node_modules', 'fastify', 'docs');
   console.log(`First run: indexing the Fastify documentation from ${docs}`);
-  const added = spawnSync(process.execPath, [cli, 'add', docs, '--id', '/fastify/fastify', '--name', 'Fastify'], {
-    stdio: 'inherit',
-  });
+  const added = spawnSync(
+    process.execPath,
+    [cli, 'add', docs, '--id', '/fastify/fastify', '--name', 'Fastify'],
+    {
+      stdio: 'inherit',
+    },
+  );
   if (added.status !== 0) process.exit(added.status ?? 1);
 }
 
@@ -42,6 +47,8 @@ for (let i = 0; i < 100; i++) {
   const res = await fetch(url).catch(() => undefined);
   if (!res?.ok) continue;
   const text = await res.text();
-  console.log(`\n$ curl '${url}'\n\n${text.split('\n--------------------------------\n')[0]}\n\n(TwinMCP is serving on http://127.0.0.1:${port}; Ctrl-C stops it.)`);
+  console.log(
+    `\n$ curl '${url}'\n\n${text.split('\n--------------------------------\n')[0]}\n\n(TwinMCP is serving on http://127.0.0.1:${port}; Ctrl-C stops it.)`,
+  );
   break;
 }

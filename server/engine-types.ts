@@ -34,7 +34,11 @@ export interface AddSourceRequest extends AddSourceBody {
 
 export interface Engine {
   readonly db: Db;
-  resolve(libraryName: string, query: string | undefined, ctx: CallContext): Promise<SearchResult[]>;
+  resolve(
+    libraryName: string,
+    query: string | undefined,
+    ctx: CallContext,
+  ): Promise<SearchResult[]>;
   /** Throws EngineError(invalid_library_id | library_not_found | no_snippets_found). */
   query(
     libraryId: string,

@@ -38,7 +38,15 @@ export interface EngineOptions {
 }
 
 /** Database errors worth retrying a job for: the connection, not the data. */
-const TRANSIENT_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', '57P01', '57P03', '08006', '08001']);
+const TRANSIENT_CODES = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'ETIMEDOUT',
+  '57P01',
+  '57P03',
+  '08006',
+  '08001',
+]);
 
 export class TwinEngine implements Engine {
   readonly cache = new IndexCache();
@@ -55,7 +63,11 @@ export class TwinEngine implements Engine {
     this.runner = new JobRunner(db, { index: (job, ctx) => this.runIndexJob(job, ctx) }, { log });
   }
 
-  async resolve(libraryName: string, query: string | undefined, ctx: CallContext): Promise<SearchResult[]> {
+  async resolve(
+    libraryName: string,
+    query: string | undefined,
+    ctx: CallContext,
+  ): Promise<SearchResult[]> {
     const started = performance.now();
     const name = libraryName.trim();
     if (!name) throw new EngineError('validation_error', 'libraryName must not be empty.');
@@ -95,7 +107,9 @@ export class TwinEngine implements Engine {
         query: question,
         latencyMs: performance.now() - started,
         tokens: outcome?.json.totalTokens ?? 0,
-        resultCount: outcome ? outcome.json.codeSnippets.length + outcome.json.infoSnippets.length : 0,
+        resultCount: outcome
+          ? outcome.json.codeSnippets.length + outcome.json.infoSnippets.length
+          : 0,
       });
     }
   }
@@ -107,7 +121,17 @@ export class TwinEngine implements Engine {
       description: string;
       trust_score: number;
       source: Record<string, unknown>;
-      versions: { version: string; state: string; is_latest: boolean; snippets: number; tokens: number; indexed_at: string | null; error: string | null }[] | null;
+      versions:
+        | {
+            version: string;
+            state: string;
+            is_latest: boolean;
+            snippets: number;
+            tokens: number;
+            indexed_at: string | null;
+            error: string | null;
+          }[]
+        | null;
     }>(
       `SELECT l.id, l.title, l.description, l.trust_score, l.source,
               (SELECT json_agg(json_build_object('version', v.version, 'state', v.state, 'is_latest', v.is_latest,
@@ -120,7 +144,11 @@ export class TwinEngine implements Engine {
       const versions = r.versions ?? [];
       const ready = versions.filter((v) => v.state === 'ready');
       const shown = ready.find((v) => v.is_latest) ?? ready[0];
-      const state = ready.length ? 'ready' : versions.some((v) => v.state === 'indexing') ? 'indexing' : 'failed';
+      const state = ready.length
+        ? 'ready'
+        : versions.some((v) => v.state === 'indexing')
+          ? 'indexing'
+          : 'failed';
       const failed = versions.find((v) => v.state === 'failed');
       const src = r.source as { path?: string; url?: string };
       return {
@@ -145,7 +173,10 @@ export class TwinEngine implements Engine {
       plan = planSource(req);
     } catch (err) {
       const message = (err as Error).message;
-      throw new EngineError(/only from the local CLI/.test(message) ? 'forbidden' : 'validation_error', message);
+      throw new EngineError(
+        /only from the local CLI/.test(message) ? 'forbidden' : 'validation_error',
+        message,
+      );
     }
     const row = await enqueueJob(this.db, {
       kind: 'index',
@@ -168,22 +199,25 @@ export class TwinEngine implements Engine {
       const job = await this.getJob(id);
       if (!job) throw new EngineError('job_not_found', `No job ${id}.`);
       onProgress?.(job);
-      if (job.state === 'succeeded' || job.state === 'failed' || job.state === 'cancelled') return job;
+      if (job.state === 'succeeded' || job.state === 'failed' || job.state === 'cancelled')
+        return job;
       await new Promise((r) => setTimeout(r, 150));
     }
   }
 
   async removeLibrary(rawId: string): Promise<boolean> {
     const parsed = parseLibraryId(rawId);
-    if (!parsed) throw new EngineError('invalid_library_id', `"${rawId}" is not a library id (/owner/name).`);
+    if (!parsed)
+      throw new EngineError('invalid_library_id', `"${rawId}" is not a library id (/owner/name).`);
     const removed = parsed.version
       ? await this.db.query<{ id: number }>(
           `DELETE FROM library_versions WHERE lower(library_id) = lower($1) AND version = $2 RETURNING id`,
           [parsed.libraryId, parsed.version],
         )
-      : await this.db.query<{ id: number }>(`DELETE FROM libraries WHERE lower(id) = lower($1) RETURNING id`, [
-          parsed.libraryId,
-        ]);
+      : await this.db.query<{ id: number }>(
+          `DELETE FROM libraries WHERE lower(id) = lower($1) RETURNING id`,
+          [parsed.libraryId],
+        );
     return removed.length > 0;
   }
 
@@ -195,7 +229,9 @@ export class TwinEngine implements Engine {
   }
 
   private async runIndexJob(job: JobRow, ctx: JobContext) {
-    const payload = job.payload as unknown as AddSourceRequest & { plan: ReturnType<typeof planSource> };
+    const payload = job.payload as unknown as AddSourceRequest & {
+      plan: ReturnType<typeof planSource>;
+    };
     const plan = payload.plan;
     const source = await openSource(plan, {
       ...(payload.ref ? { ref: payload.ref } : {}),

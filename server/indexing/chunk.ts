@@ -52,12 +52,19 @@ export function chunkPage(page: SourcePage, opts: ChunkOptions = {}): Chunk[] {
   }
 }
 
-function chunkTree(page: SourcePage, maxTokens: number, minTokens: number, mergeTokens: number): Chunk[] {
+function chunkTree(
+  page: SourcePage,
+  maxTokens: number,
+  minTokens: number,
+  mergeTokens: number,
+): Chunk[] {
   const { tree, title: pageTitle } = parsePage(page);
   const chunks: Chunk[] = [];
   const all = sections(tree.children, pageTitle).map((section) => ({
     section,
-    pieces: section.blocks.flatMap((b) => blockPieces(b, maxTokens, maxTokens * CODE_OVERSIZE_FACTOR)),
+    pieces: section.blocks.flatMap((b) =>
+      blockPieces(b, maxTokens, maxTokens * CODE_OVERSIZE_FACTOR),
+    ),
   }));
   for (let i = 0; i < all.length; i++) {
     const { section } = all[i]!;
@@ -106,7 +113,13 @@ function sections(blocks: RootContent[], pageTitle: string): Section[] {
   const slugger = new GithubSlugger();
   const trail: Array<{ depth: number; title: string }> = [];
   const out: Section[] = [];
-  let current: Section = { depth: 0, title: pageTitle, breadcrumb: [pageTitle], anchor: '', blocks: [] };
+  let current: Section = {
+    depth: 0,
+    title: pageTitle,
+    breadcrumb: [pageTitle],
+    anchor: '',
+    blocks: [],
+  };
   for (const block of blocks) {
     if (block.type !== 'heading') {
       // Horizontal rules carry no text and would otherwise make empty sections look non-empty.

@@ -59,7 +59,11 @@ export interface AliasInput {
  */
 export function deriveAliases(input: AliasInput): string[] {
   const [, owner = '', name = ''] = input.libraryId.split('/');
-  const aliases = new Set<string>([input.title.toLowerCase(), owner.toLowerCase(), name.toLowerCase()]);
+  const aliases = new Set<string>([
+    input.title.toLowerCase(),
+    owner.toLowerCase(),
+    name.toLowerCase(),
+  ]);
   const ownWords = new Set([...nameWords(input.title), ...nameWords(owner), ...nameWords(name)]);
   for (const n of [...aliases]) {
     const stripped = n.replace(/(?:[.-](?:dev|com|org|io|js)|js|-website|-docs|\.docs)$/, '');
@@ -77,7 +81,8 @@ export function deriveAliases(input: AliasInput): string[] {
   return [...aliases].slice(0, 30);
 }
 
-const MAIN_PAGE = /^(?:readme|index|introduction|intro|overview|getting-started|docs)\.(?:mdx?|markdown|html?|rst|txt)$/i;
+const MAIN_PAGE =
+  /^(?:readme|index|introduction|intro|overview|getting-started|docs)\.(?:mdx?|markdown|html?|rst|txt)$/i;
 
 /** Rank of a page as the library's main page: shallower and better-named first. */
 export function mainPageRank(path: string): number {
@@ -97,7 +102,12 @@ export function describe(markdown: string): string {
       .replace(/[*_`#>]/g, '')
       .replace(/\s+/g, ' ')
       .trim();
-    if (text.length >= 40 && /[a-z]/.test(text) && !/^(?:import|export)\s/.test(text) && !/^[-|:]/.test(text)) {
+    if (
+      text.length >= 40 &&
+      /[a-z]/.test(text) &&
+      !/^(?:import|export)\s/.test(text) &&
+      !/^[-|:]/.test(text)
+    ) {
       const sentences = text.match(/[^.!?]+[.!?]+(?:\s|$)/g) ?? [text];
       return sentences.slice(0, 2).join('').trim().slice(0, 300);
     }

@@ -55,19 +55,37 @@ const CODE_SAMPLE_CHARS = 2_000_000;
 
 export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSummary> {
   const started = Date.now();
-  const progress: JobProgress = { phase: 'indexing', pages: 0, chunks: 0, tokens: 0, skipped: [], elapsedMs: 0 };
+  const progress: JobProgress = {
+    phase: 'indexing',
+    pages: 0,
+    chunks: 0,
+    tokens: 0,
+    skipped: [],
+    elapsedMs: 0,
+  };
   const report = () => req.onProgress?.({ ...progress, elapsedMs: Date.now() - started });
   const baseLibrary: LibraryRecord = {
     id: req.libraryId,
     title: req.title,
     description: req.description ?? '',
-    aliases: deriveAliases({ libraryId: req.libraryId, title: req.title, packageNames: req.packageNames, codeBlocks: [] }),
+    aliases: deriveAliases({
+      libraryId: req.libraryId,
+      title: req.title,
+      packageNames: req.packageNames,
+      codeBlocks: [],
+    }),
     source: req.sourceInfo,
     ownerAccount: req.ownerAccount,
     trustScore: req.trustScore ?? 5,
   };
   await upsertLibrary(db, baseLibrary);
-  const versionId = await createStagingVersion(db, req.libraryId, req.version, req.sourceInfo, req.jobId);
+  const versionId = await createStagingVersion(
+    db,
+    req.libraryId,
+    req.version,
+    req.sourceInfo,
+    req.jobId,
+  );
 
   const pageTitles: string[] = [];
   const codeSample: string[] = [];
@@ -100,7 +118,13 @@ export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSumm
     if (!mainPage || rank < mainPage.rank) {
       mainPage = { rank, text: chunks.map((c) => c.text).join('\n\n') };
     }
-    batch.push({ path: page.path, url: page.url ?? null, title, contentHash: sha256(page.text), chunks });
+    batch.push({
+      path: page.path,
+      url: page.url ?? null,
+      title,
+      contentHash: sha256(page.text),
+      chunks,
+    });
     progress.pages += 1;
     progress.chunks += chunks.length;
     progress.tokens += chunks.reduce((n, c) => n + c.tokens, 0);
@@ -143,7 +167,9 @@ export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSumm
     report();
     return { ...progress, versionId, snippets: stats.snippets };
   } catch (err) {
-    await failVersion(db, versionId, err instanceof Error ? err.message : String(err)).catch(() => {});
+    await failVersion(db, versionId, err instanceof Error ? err.message : String(err)).catch(
+      () => {},
+    );
     throw err;
   }
 }

@@ -48,7 +48,9 @@ function isGitUrl(s: string): boolean {
 export function planSource(spec: SourceSpec): PlannedSource {
   const raw = spec.source.trim();
   if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) && !/^(https|file):\/\//i.test(raw)) {
-    throw new PermanentJobError(`Unsupported source "${raw}": use an https:// git URL or a local folder.`);
+    throw new PermanentJobError(
+      `Unsupported source "${raw}": use an https:// git URL or a local folder.`,
+    );
   }
   const isLocal = !/^https:\/\//i.test(raw);
   if (isLocal && !spec.trustedLocal) {
@@ -60,7 +62,8 @@ export function planSource(spec: SourceSpec): PlannedSource {
   let version = spec.version ?? '';
   if (spec.libraryId) {
     const parsed = parseLibraryId(spec.libraryId);
-    if (!parsed) throw new PermanentJobError(`"${spec.libraryId}" is not a library id (/owner/name).`);
+    if (!parsed)
+      throw new PermanentJobError(`"${spec.libraryId}" is not a library id (/owner/name).`);
     requestedId = parsed.libraryId;
     if (parsed.version && !version) version = parsed.version;
   }
@@ -78,7 +81,8 @@ export function planSource(spec: SourceSpec): PlannedSource {
     };
   }
   const path = raw.startsWith('file://') ? fileURLToPath(raw) : raw;
-  if (!isAbsolute(path)) throw new PermanentJobError(`Local source paths must be absolute: ${path}`);
+  if (!isAbsolute(path))
+    throw new PermanentJobError(`Local source paths must be absolute: ${path}`);
   const abs = resolvePath(path);
   if (!existsSync(abs)) throw new PermanentJobError(`Docs folder not found: ${abs}`);
   return {
@@ -103,7 +107,10 @@ function titleFromName(name: string): string {
   return name.replace(/[-_]+/g, ' ').replace(/\b\w/g, (c) => c.toUpperCase());
 }
 
-export async function openSource(plan: PlannedSource, opts: { ref?: string; allowLocalGit: boolean }): Promise<OpenedSource> {
+export async function openSource(
+  plan: PlannedSource,
+  opts: { ref?: string; allowLocalGit: boolean },
+): Promise<OpenedSource> {
   if (plan.kind === 'local') {
     return {
       events: localFolderSource(plan.location),
@@ -121,9 +128,16 @@ export async function openSource(plan: PlannedSource, opts: { ref?: string; allo
   return {
     events: checkoutSource(checkout),
     title: plan.title ?? m.projectTitle ?? titleFromName(m.repoName),
-    ...((m.description ?? m.packageDescription) ? { description: m.description ?? m.packageDescription } : {}),
+    ...((m.description ?? m.packageDescription)
+      ? { description: m.description ?? m.packageDescription }
+      : {}),
     packageNames: m.packageName ? [m.packageName] : [],
-    info: { kind: 'git', url: checkout.url, commit: checkout.commit, ...(checkout.ref ? { ref: checkout.ref } : {}) },
+    info: {
+      kind: 'git',
+      url: checkout.url,
+      commit: checkout.commit,
+      ...(checkout.ref ? { ref: checkout.ref } : {}),
+    },
     close: () => checkout.cleanup(),
   };
 }

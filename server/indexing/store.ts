@@ -97,7 +97,11 @@ function chunkRow(pageId: number, chunk: Chunk) {
  * Stores a batch of pages with their chunks in one round trip per table. Chunks whose text already
  * exists in this version are stored once (the first one wins).
  */
-export async function storePages(tx: Queryable, versionId: number, pages: PageToStore[]): Promise<number> {
+export async function storePages(
+  tx: Queryable,
+  versionId: number,
+  pages: PageToStore[],
+): Promise<number> {
   if (pages.length === 0) return 0;
   const pageRows = await tx.query<{ id: number; path: string }>(
     `INSERT INTO pages (version_id, path, url, title, content_hash)
@@ -109,7 +113,12 @@ export async function storePages(tx: Queryable, versionId: number, pages: PageTo
     [
       versionId,
       JSON.stringify(
-        pages.map((p) => ({ path: p.path, url: p.url, title: p.title, content_hash: p.contentHash })),
+        pages.map((p) => ({
+          path: p.path,
+          url: p.url,
+          title: p.title,
+          content_hash: p.contentHash,
+        })),
       ),
     ],
   );
@@ -160,7 +169,12 @@ export async function promoteVersion(
       [versionId],
     );
     if (!v) throw new Error(`library version ${versionId} vanished while indexing`);
-    const [stats] = await tx.query<{ pages: number; snippets: number; tokens: number; avg: number }>(
+    const [stats] = await tx.query<{
+      pages: number;
+      snippets: number;
+      tokens: number;
+      avg: number;
+    }>(
       `SELECT (SELECT count(*)::int FROM pages WHERE version_id = $1) AS pages,
               count(*)::int AS snippets, coalesce(sum(tokens), 0)::int AS tokens,
               coalesce(avg(length(tsv)), 0)::float8 AS avg

@@ -1,7 +1,6 @@
 /** What a source yields: a page to index, or a file it passed over and why. */
 export type SourceEvent =
-  | { kind: 'page'; page: SourcePage }
-  | { kind: 'skip'; path: string; reason: string };
+  { kind: 'page'; page: SourcePage } | { kind: 'skip'; path: string; reason: string };
 
 export type PageFormat = 'markdown' | 'mdx' | 'html' | 'text' | 'rst';
 

@@ -39,7 +39,13 @@ export function toJob(row: JobRow): Job {
 
 export async function enqueueJob(
   db: Queryable,
-  job: { kind: string; payload: Record<string, unknown>; owner: string | null; libraryId: string | null; version: string | null },
+  job: {
+    kind: string;
+    payload: Record<string, unknown>;
+    owner: string | null;
+    libraryId: string | null;
+    version: string | null;
+  },
 ): Promise<JobRow> {
   const rows = await db.query<JobRow>(
     `INSERT INTO jobs (id, kind, owner_account, library_id, version, payload, state)
@@ -56,7 +62,11 @@ export async function getJobRow(db: Queryable, id: string): Promise<JobRow | und
 }
 
 /** Claims the oldest runnable job (queued and due, or running with an expired lease). */
-export async function claimJob(db: Queryable, worker: string, leaseMs: number): Promise<JobRow | undefined> {
+export async function claimJob(
+  db: Queryable,
+  worker: string,
+  leaseMs: number,
+): Promise<JobRow | undefined> {
   const rows = await db.query<JobRow>(
     `UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_owner = $1,
             lease_until = now() + ($2::int * interval '1 millisecond'), heartbeat_at = now(), updated_at = now()
@@ -97,12 +107,23 @@ export async function finishJob(
     `UPDATE jobs SET state = $3, error = $4, progress = coalesce($5::jsonb, progress), lease_owner = NULL,
             lease_until = NULL, finished_at = now(), updated_at = now()
       WHERE id = $1 AND lease_owner = $2`,
-    [id, worker, outcome.state, outcome.error ?? null, outcome.progress ? JSON.stringify(outcome.progress) : null],
+    [
+      id,
+      worker,
+      outcome.state,
+      outcome.error ?? null,
+      outcome.progress ? JSON.stringify(outcome.progress) : null,
+    ],
   );
 }
 
 /** Puts a failed attempt back in the queue after a backoff (2 s, 4 s, 8 s ...), or fails it for good. */
-export async function retryOrFail(db: Queryable, job: JobRow, worker: string, error: string): Promise<void> {
+export async function retryOrFail(
+  db: Queryable,
+  job: JobRow,
+  worker: string,
+  error: string,
+): Promise<void> {
   if (job.attempts >= job.max_attempts) {
     await finishJob(db, job.id, worker, { state: 'failed', error });
     return;

@@ -82,22 +82,28 @@ export class JobRunner {
   private async execute(job: JobRow): Promise<void> {
     const handler = this.handlers[job.kind];
     if (!handler) {
-      await finishJob(this.db, job.id, this.worker, { state: 'failed', error: `unknown job kind ${job.kind}` });
+      await finishJob(this.db, job.id, this.worker, {
+        state: 'failed',
+        error: `unknown job kind ${job.kind}`,
+      });
       return;
     }
     const abort = new AbortController();
     let latest: JobProgress | undefined;
     let beating = false;
-    const beat = setInterval(() => {
-      if (beating) return;
-      beating = true;
-      heartbeat(this.db, job.id, this.worker, this.leaseMs, latest)
-        .then((ours) => {
-          if (!ours) abort.abort();
-        })
-        .catch(() => {})
-        .finally(() => (beating = false));
-    }, Math.min(this.leaseMs / 3, 1000));
+    const beat = setInterval(
+      () => {
+        if (beating) return;
+        beating = true;
+        heartbeat(this.db, job.id, this.worker, this.leaseMs, latest)
+          .then((ours) => {
+            if (!ours) abort.abort();
+          })
+          .catch(() => {})
+          .finally(() => (beating = false));
+      },
+      Math.min(this.leaseMs / 3, 1000),
+    );
     try {
       const result = await handler(job, {
         signal: abort.signal,
@@ -106,13 +112,20 @@ export class JobRunner {
         },
       });
       if (abort.signal.aborted) return;
-      await finishJob(this.db, job.id, this.worker, { state: 'succeeded', ...(result ? { progress: result } : {}) });
+      await finishJob(this.db, job.id, this.worker, {
+        state: 'succeeded',
+        ...(result ? { progress: result } : {}),
+      });
     } catch (err) {
       if (abort.signal.aborted) return;
       const message = err instanceof Error ? err.message : String(err);
       this.opts.log?.(`job ${job.id} (${job.kind}) failed: ${message}`);
       if (err instanceof PermanentJobError) {
-        await finishJob(this.db, job.id, this.worker, { state: 'failed', error: message, ...(latest ? { progress: latest } : {}) });
+        await finishJob(this.db, job.id, this.worker, {
+          state: 'failed',
+          error: message,
+          ...(latest ? { progress: latest } : {}),
+        });
       } else {
         await retryOrFail(this.db, job, this.worker, message);
       }

@@ -9,7 +9,17 @@ import { nameWords } from '../indexing/metadata.js';
 import { versionMatches } from './versions.js';
 
 /** Words that qualify a name without naming anything ("zod docs", "the fastify library"). */
-const FILLER = new Set(['docs', 'doc', 'documentation', 'the', 'library', 'lib', 'package', 'api', 'reference']);
+const FILLER = new Set([
+  'docs',
+  'doc',
+  'documentation',
+  'the',
+  'library',
+  'lib',
+  'package',
+  'api',
+  'reference',
+]);
 
 export interface ParsedName {
   name: string;
@@ -28,7 +38,11 @@ export function parseLibraryName(input: string): ParsedName {
   }
   const words = nameWords(text);
   const meaningful = words.filter((w) => !FILLER.has(w));
-  return { name: text.toLowerCase(), words: meaningful.length ? meaningful : words, ...(version ? { version } : {}) };
+  return {
+    name: text.toLowerCase(),
+    words: meaningful.length ? meaningful : words,
+    ...(version ? { version } : {}),
+  };
 }
 
 function compact(s: string): string {
@@ -37,13 +51,17 @@ function compact(s: string): string {
 
 /** Optimal string alignment distance (Damerau-Levenshtein with adjacent transpositions). */
 export function editDistance(a: string, b: string): number {
-  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [i, ...Array<number>(b.length).fill(0)]);
+  const d: number[][] = Array.from({ length: a.length + 1 }, (_, i) => [
+    i,
+    ...Array<number>(b.length).fill(0),
+  ]);
   for (let j = 0; j <= b.length; j++) d[0]![j] = j;
   for (let i = 1; i <= a.length; i++) {
     for (let j = 1; j <= b.length; j++) {
       const cost = a[i - 1] === b[j - 1] ? 0 : 1;
       let v = Math.min(d[i - 1]![j]! + 1, d[i]![j - 1]! + 1, d[i - 1]![j - 1]! + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) v = Math.min(v, d[i - 2]![j - 2]! + 1);
+      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1])
+        v = Math.min(v, d[i - 2]![j - 2]! + 1);
       d[i]![j] = v;
     }
   }
@@ -61,9 +79,11 @@ export function aliasMatch(q: ParsedName, alias: string): number {
   const inAlias = qw.filter((w) => aw.includes(w)).length;
   let score = 0;
   if (inAlias > 0) {
+    // Coverage of what was typed matters most; a one-word alias inside a long description
+    // ("... for TypeScript") is weak evidence, so alias coverage only counts in proportion.
     const qCov = inAlias / qw.length;
     const aCov = inAlias / aw.length;
-    score = 0.55 * qCov + 0.35 * aCov;
+    score = qCov * (0.6 + 0.3 * aCov);
   }
   if (qc.length >= 4 && ac.length >= 4) {
     const dist = editDistance(qc, ac);
@@ -73,7 +93,8 @@ export function aliasMatch(q: ParsedName, alias: string): number {
   for (const w of qw) {
     if (w.length < 5) continue;
     for (const a of aw) {
-      if (a.length >= 5 && editDistance(w, a) === 1) score = Math.max(score, (0.8 * 1) / Math.max(qw.length, aw.length));
+      if (a.length >= 5 && editDistance(w, a) === 1)
+        score = Math.max(score, (0.8 * 1) / Math.max(qw.length, aw.length));
     }
   }
   return score;
@@ -107,19 +128,27 @@ export async function resolveLibrary(
 ): Promise<SearchResult[]> {
   const parsed = parseLibraryName(libraryName);
   const words = parsed.words.join(' ');
+  // Bounded candidates without thresholds: the closest names by trigram similarity (typos such
+  // as "kysley" fall below pg_trgm's default thresholds) plus the best full-text profile matches.
   const candidates = await db.query<CandidateRow>(
     `WITH q AS (
        SELECT lower($1) AS name,
               (SELECT CASE WHEN count(*) = 0 THEN NULL
                       ELSE string_agg(quote_literal(lexeme), ' | ')::tsquery END
-                 FROM unnest(to_tsvector('english', $2))) AS tsq)
+                 FROM unnest(to_tsvector('english', $2))) AS tsq),
+     by_name AS (
+       SELECT l.id FROM libraries l, q
+        ORDER BY greatest(similarity(l.names, q.name), word_similarity(q.name, l.names)) DESC
+        LIMIT 40),
+     by_profile AS (
+       SELECT l.id FROM libraries l, q
+        WHERE q.tsq IS NOT NULL AND l.profile_tsv @@ q.tsq
+        ORDER BY ts_rank('{0.2, 0.4, 0.8, 1.0}', l.profile_tsv, q.tsq, 32) DESC
+        LIMIT 40)
      SELECT l.id, l.title, l.description, l.aliases, l.trust_score, l.owner_account,
             coalesce(ts_rank('{0.2, 0.4, 0.8, 1.0}', l.profile_tsv, q.tsq, 32), 0)::float8 AS profile
        FROM libraries l, q
-      WHERE l.names % q.name OR q.name <% l.names OR (q.tsq IS NOT NULL AND l.profile_tsv @@ q.tsq)
-         OR l.names LIKE '%' || replace(replace(q.name, '%', ''), '_', '') || '%'
-      ORDER BY greatest(similarity(l.names, q.name), word_similarity(q.name, l.names)) DESC
-      LIMIT 200`,
+      WHERE l.id IN (SELECT id FROM by_name UNION SELECT id FROM by_profile)`,
     [words || parsed.name, parsed.name],
   );
   if (candidates.length === 0) return [];
@@ -134,24 +163,36 @@ export async function resolveLibrary(
   const maxProfile = Math.max(...candidates.map((c) => Number(c.profile)), 1e-9);
   const maxSnippets = Math.max(
     1,
-    ...candidates.map((c) => (byLib.get(c.id) ?? []).reduce((n, v) => n + Number(v.snippet_count), 0)),
+    ...candidates.map((c) =>
+      (byLib.get(c.id) ?? []).reduce((n, v) => n + Number(v.snippet_count), 0),
+    ),
   );
 
   const results: SearchResult[] = [];
   for (const c of candidates) {
     const vs = byLib.get(c.id) ?? [];
     const ready = vs.filter((v) => v.state === 'ready');
-    const name = Math.max(0, ...[c.title, c.id.split('/')[2] ?? '', ...c.aliases].map((a) => aliasMatch(parsed, a)));
+    const name = Math.max(
+      0,
+      ...[c.title, c.id.split('/')[2] ?? '', ...c.aliases].map((a) => aliasMatch(parsed, a)),
+    );
     const profile = Number(c.profile) / maxProfile;
     const snippets = ready.reduce((n, v) => n + Number(v.snippet_count), 0);
     // Established libraries (more documentation, several versions) win ties between equal names.
-    const prior = Math.log1p(snippets) / Math.log1p(maxSnippets) + Math.min(ready.length - 1, 3) * 0.1;
+    const prior =
+      Math.log1p(snippets) / Math.log1p(maxSnippets) + Math.min(ready.length - 1, 3) * 0.1;
     let score = name + 0.45 * profile * (name >= 1 ? 0.2 : 1) + 0.06 * prior;
-    const matched = parsed.version ? ready.find((v) => v.version && versionMatches(parsed.version!, v.version)) : undefined;
+    const matched = parsed.version
+      ? ready.find((v) => v.version && versionMatches(parsed.version!, v.version))
+      : undefined;
     if (matched) score += 0.05;
     const latest = ready.find((v) => v.is_latest) ?? ready[0];
     const shown = matched ?? latest;
-    const state = ready.length ? 'ready' : vs.some((v) => v.state === 'indexing') ? 'indexing' : 'failed';
+    const state = ready.length
+      ? 'ready'
+      : vs.some((v) => v.state === 'indexing')
+        ? 'indexing'
+        : 'failed';
     const indexedAt = shown?.indexed_at ?? null;
     results.push({
       id: matched ? `${c.id}/${matched.version}` : c.id,

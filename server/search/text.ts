@@ -55,7 +55,11 @@ export function codeIdentifiers(code: string[], inlineCode: string[]): string {
   for (const block of [...code, ...inlineCode]) {
     for (const m of block.matchAll(IDENTIFIER)) {
       const token = m[0];
-      if (token.length >= 3 && token.length <= 80 && (isCompound(token) || inlineCode.includes(block)))
+      if (
+        token.length >= 3 &&
+        token.length <= 80 &&
+        (isCompound(token) || inlineCode.includes(block))
+      )
         ids.add(token);
     }
   }
