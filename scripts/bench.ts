@@ -8,6 +8,7 @@
  * indexed N times under N library ids. Appends a Markdown section to docs/BENCHMARKS.md and prints
  * it. A set that fails to index is reported, not fatal; only setup errors exit non-zero.
  */
+import { ChunkPool } from '../server/indexing/chunk-pool.js';
 import {
   appendFileSync,
   existsSync,
@@ -124,6 +125,12 @@ interface SetResult {
   error?: string;
 }
 
+let pool: ChunkPool | undefined;
+/** One pool of chunking workers for the whole run, as the engine keeps one. */
+function chunkPool(): ChunkPool | undefined {
+  return (pool ??= ChunkPool.create());
+}
+
 async function indexSet(
   db: Db,
   profile: SqlProfile,
@@ -135,7 +142,7 @@ async function indexSet(
   let summary: IndexSummary | undefined;
   let error: string | undefined;
   try {
-    summary = await indexCorpusSet(db, set, suffix);
+    summary = await indexCorpusSet(db, set, suffix, chunkPool());
   } catch (err) {
     error = (err as Error).message;
   }

@@ -20,7 +20,8 @@ export type CliCommand =
   | { name: 'list' }
   | { name: 'resolve'; libraryName: string; query?: string }
   | { name: 'query'; libraryId: string; query: string; tokens?: number; json: boolean }
-  | { name: 'remove'; libraryId: string };
+  | { name: 'remove'; libraryId: string }
+  | { name: 'mcp' };
 
 /** Either a command to run, or an exit code when help, version or a usage error ended parsing. */
 export type ParseResult = { command: CliCommand } | { exitCode: number };
@@ -131,6 +132,11 @@ function buildProgram(set: (command: CliCommand) => void, output: ParseOutput): 
     .description('Remove a library, or one version of it')
     .argument('<libraryId>', 'library id, e.g. /fastify/fastify or /fastify/fastify/v5', parseId)
     .action((libraryId: string) => set({ name: 'remove', libraryId }));
+
+  program
+    .command('mcp')
+    .description('Run the MCP server on stdin/stdout, for coding agents')
+    .action(() => set({ name: 'mcp' }));
 
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: output.out, writeErr: output.err });

@@ -1,6 +1,7 @@
 /** Command handlers: call the backend, hand results to output.ts. */
 import path from 'node:path';
 import { isLocalSource } from '../http/source-kind.js';
+import { runStdio } from '../mcp/stdio.js';
 import type { CliCommand } from './args.js';
 import type { Backend } from './backend.js';
 import { formatJobSummary, formatLibraries, formatSearchResults } from './output.js';
@@ -50,6 +51,16 @@ export async function runCommand(
       return 0;
     case 'add':
       return add(command, backend, io);
+    case 'mcp':
+      await runStdio({
+        resolve: (name, query) => backend.resolve(name, query),
+        query: async (id, query, tokens) => {
+          const result = await backend.query(id, query, tokens, 'txt');
+          return { text: result.type === 'txt' ? result.text : '' };
+        },
+        listLibraries: () => backend.list(),
+      });
+      return 0;
   }
 }
 

@@ -54,5 +54,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(libsRoutes, { prefix: '/api/v1', isAdmin: adminTokenCheck(opts.adminToken) });
   await app.register(contextRoutes, { prefix: '/api/v1' });
   await app.register(jobsRoutes, { prefix: '/api/v1' });
+  await app.register(import('../mcp/http.js'));
   return app;
 }

@@ -181,7 +181,9 @@ export async function resolveLibrary(
     // Established libraries (more documentation, several versions) win ties between equal names.
     const prior =
       Math.log1p(snippets) / Math.log1p(maxSnippets) + Math.min(ready.length - 1, 3) * 0.1;
-    let score = name + 0.45 * profile * (name >= 1 ? 0.2 : 1) + 0.06 * prior;
+    // The description only fills what the name leaves open: "fastify-plugin" must not overtake
+    // "fastify" for the query "fastify" because its README talks about Fastify more.
+    let score = name + 0.45 * profile * (1 - Math.min(name, 1)) + 0.06 * prior;
     const matched = parsed.version
       ? ready.find((v) => v.version && versionMatches(parsed.version!, v.version))
       : undefined;
