@@ -19,6 +19,16 @@ const int8AsNumber: postgres.PostgresType<number | bigint> = {
   parse: (raw: string) => Number(raw),
 };
 
+// json/jsonb parameters: a string is taken as JSON text already (as PGlite takes it), an object
+// is serialized. postgres.js's default would encode a string a second time, storing a JSON string.
+const JSON_OIDS = [114, 3802];
+const jsonText: postgres.PostgresType<unknown> = {
+  to: 114,
+  from: JSON_OIDS,
+  serialize: (value: unknown) => (typeof value === 'string' ? value : JSON.stringify(value)),
+  parse: (raw: string) => JSON.parse(raw) as unknown,
+};
+
 type Sql = postgres.Sql | postgres.TransactionSql;
 // postgres.js types parameters by its own value union; ours are `unknown` by interface.
 type Params = Parameters<postgres.Sql['unsafe']>[1];
@@ -47,7 +57,7 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
   const sql = postgres(url, {
     max: opts.max ?? 10,
     onnotice: (notice) => opts.onNotice?.(String(notice.message)),
-    types: { int8AsNumber },
+    types: { int8AsNumber, json: jsonText },
     connection: { application_name: 'twinmcp' },
   });
   try {

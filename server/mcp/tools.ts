@@ -4,6 +4,7 @@
  */
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { clampTokens } from '../../shared/api.js';
+import { parseLibraryId } from '../../shared/library-id.js';
 import type { GetLibraryDocsArgs, QueryDocsArgs, ResolveLibraryIdArgs } from '../../shared/mcp.js';
 import { EngineError, type CallContext, type Engine } from '../engine-types.js';
 import { countTokens, truncateToTokens } from '../indexing/tokens.js';
@@ -30,8 +31,8 @@ export const MAX_OUTPUT_TOKENS = 25_000;
 /** Backend p99.9 is ~3 s (Context7's published figure); 10 s means something is stuck. */
 export const DEFAULT_TOOL_TIMEOUT_MS = 10_000;
 
-/** Used by the deprecated get-library-docs when no topic is given. */
-const DEFAULT_TOPIC = 'getting started overview';
+/** Used by the deprecated get-library-docs when no topic is given, after the library's name. */
+const DEFAULT_TOPIC = 'getting started installation usage example';
 
 export interface ToolContext {
   engine: McpEngine;
@@ -68,10 +69,13 @@ export function queryDocs(tc: ToolContext, args: QueryDocsArgs): Promise<CallToo
 }
 
 export function getLibraryDocs(tc: ToolContext, args: GetLibraryDocsArgs): Promise<CallToolResult> {
-  const topic = args.topic?.trim();
+  const libraryId = args.context7CompatibleLibraryID;
+  // The engine needs a question; a library's name is in its overview pages.
+  const name = parseLibraryId(libraryId)?.name ?? '';
+  const topic = args.topic?.trim() || `${name} ${DEFAULT_TOPIC}`.trim();
   return queryDocs(tc, {
-    libraryId: args.context7CompatibleLibraryID,
-    query: topic ? topic : DEFAULT_TOPIC,
+    libraryId,
+    query: topic,
     ...(args.tokens !== undefined ? { tokens: args.tokens } : {}),
   });
 }
