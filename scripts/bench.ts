@@ -9,15 +9,7 @@
  * it. A set that fails to index is reported, not fatal; only setup errors exit non-zero.
  */
 import { ChunkPool } from '../server/indexing/chunk-pool.js';
-import {
-  appendFileSync,
-  existsSync,
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -50,20 +42,11 @@ import {
   indexCorpusSet,
   requireCorpus,
   type CorpusSet,
+  evalLibraries,
+  loadQuestions,
+  type QueryItem,
+  type ResolveItem,
 } from './corpus.js';
-
-interface QueryItem {
-  id: string;
-  type: 'query';
-  library: string;
-  query: string;
-}
-interface ResolveItem {
-  id: string;
-  type: 'resolve';
-  query: string;
-}
-type Item = QueryItem | ResolveItem;
 
 /** --quick: small sets plus react (the acceptance target) and one HTML set. */
 const QUICK_SETS = ['react', 'fastify', 'zod', 'kysely', 'requests'];
@@ -578,15 +561,8 @@ async function main(): Promise<number> {
     ...chosen.filter((s) => s.slug !== 'react'),
   ];
 
-  const items = readFileSync(args.questions!, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Item);
-  const libs = (
-    JSON.parse(readFileSync(join(EVAL_DIR, 'libraries.json'), 'utf8')) as {
-      libraries: Record<string, { libraryId: string; version: string | null }>;
-    }
-  ).libraries;
+  const items = loadQuestions(args.questions!);
+  const libs = evalLibraries();
 
   const root = mkdtempSync(join(os.tmpdir(), 'twinmcp-bench-'));
   const cleanup = () => rmSync(root, { recursive: true, force: true });

@@ -167,3 +167,44 @@ export async function indexKey(): Promise<string> {
   hash.update(readFileSync(join(REPO_ROOT, 'server/search/text.ts')));
   return hash.digest('hex').slice(0, 16);
 }
+
+/** A retrieval question (../shared/eval/README.md). */
+export interface QueryItem {
+  id: string;
+  type: 'query';
+  library: string;
+  query: string;
+  expect: { file: string; heading: string; phrases: string[] };
+  difficulty: string;
+}
+export interface ResolveItem {
+  id: string;
+  type: 'resolve';
+  query: string;
+  expect: { library: string };
+  difficulty: string;
+}
+export type EvalItem = QueryItem | ResolveItem;
+
+export interface EvalLibrary {
+  libraryId: string;
+  version: string | null;
+  latest: boolean;
+  title: string;
+}
+
+export function loadQuestions(file: string): EvalItem[] {
+  return readFileSync(file, 'utf8')
+    .split('\n')
+    .filter((l) => l.trim())
+    .map((l) => JSON.parse(l) as EvalItem);
+}
+
+/** Corpus slug -> library id and version, from ../shared/eval/libraries.json. */
+export function evalLibraries(): Record<string, EvalLibrary> {
+  return (
+    JSON.parse(readFileSync(join(EVAL_DIR, 'libraries.json'), 'utf8')) as {
+      libraries: Record<string, EvalLibrary>;
+    }
+  ).libraries;
+}

@@ -3,15 +3,7 @@
  * Indexes ../shared/corpus (cached under .cache/eval/<key>) and scores query and resolve items as
  * described in ../shared/eval/README.md.
  */
-import {
-  existsSync,
-  mkdirSync,
-  readFileSync,
-  readdirSync,
-  rmSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseLibraryId } from '../shared/library-id.js';
@@ -28,25 +20,10 @@ import {
   indexDistractor,
   indexKey,
   requireCorpus,
+  evalLibraries,
+  loadQuestions,
 } from './corpus.js';
 import { formatSnippet } from '../server/search/format.js';
-
-interface QueryItem {
-  id: string;
-  type: 'query';
-  library: string;
-  query: string;
-  expect: { file: string; heading: string; phrases: string[] };
-  difficulty: string;
-}
-interface ResolveItem {
-  id: string;
-  type: 'resolve';
-  query: string;
-  expect: { library: string };
-  difficulty: string;
-}
-type Item = QueryItem | ResolveItem;
 
 const { values: args } = parseArgs({
   options: {
@@ -141,15 +118,8 @@ const add = (m: Map<string, Tally>, key: string, vals: Record<string, number>) =
 };
 
 async function main() {
-  const items = readFileSync(args.questions!, 'utf8')
-    .split('\n')
-    .filter((l) => l.trim())
-    .map((l) => JSON.parse(l) as Item);
-  const libs = (
-    JSON.parse(readFileSync(join(EVAL_DIR, 'libraries.json'), 'utf8')) as {
-      libraries: Record<string, { libraryId: string; version: string | null; latest: boolean }>;
-    }
-  ).libraries;
+  const items = loadQuestions(args.questions!);
+  const libs = evalLibraries();
   const { db, engine } = await openIndex();
 
   const q = new Map<string, Tally>();

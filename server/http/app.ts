@@ -13,6 +13,7 @@ import { contextRoutes } from './routes-context.js';
 import { healthRoutes } from './routes-health.js';
 import { jobsRoutes } from './routes-jobs.js';
 import { libsRoutes } from './routes-libs.js';
+import mcpRoutes from '../mcp/http.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -54,6 +55,6 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(libsRoutes, { prefix: '/api/v1', isAdmin: adminTokenCheck(opts.adminToken) });
   await app.register(contextRoutes, { prefix: '/api/v1' });
   await app.register(jobsRoutes, { prefix: '/api/v1' });
-  await app.register(import('../mcp/http.js'));
+  await app.register(mcpRoutes);
   return app;
 }
