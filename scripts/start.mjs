@@ -43,7 +43,7 @@ for (let i = 0; i < 100; i++) {
     continue;
   }
   if (!port) continue;
-  const url = `http://127.0.0.1:${port}/api/v1/context?libraryId=/fastify/fastify&query=${encodeURIComponent('run code before the route handler')}&tokens=1000`;
+  const url = `http://127.0.0.1:${port}/api/v1/context?libraryId=/fastify/fastify&query=${encodeURIComponent('how do I use the preHandler hook')}&tokens=1000`;
   const res = await fetch(url).catch(() => undefined);
   if (!res?.ok) continue;
   const text = await res.text();

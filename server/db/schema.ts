@@ -14,6 +14,15 @@ export const MIGRATIONS: Migration[] = [
     sql: /* sql */ `
 CREATE EXTENSION IF NOT EXISTS pg_trgm;
 
+-- English stemming without the stop-word list: in documentation questions "before", "after",
+-- "without", "between" and "only" carry meaning (preHandler runs *before* the handler). BM25's
+-- IDF already makes "the" and "of" count for next to nothing.
+CREATE TEXT SEARCH DICTIONARY twinmcp_english_stem (TEMPLATE = snowball, Language = english);
+CREATE TEXT SEARCH CONFIGURATION twinmcp_docs (COPY = english);
+ALTER TEXT SEARCH CONFIGURATION twinmcp_docs
+  ALTER MAPPING FOR asciiword, asciihword, hword_asciipart, word, hword, hword_part
+  WITH twinmcp_english_stem;
+
 CREATE TABLE libraries (
   id            text PRIMARY KEY,              -- '/owner/name'
   owner_account text,                          -- null = public

@@ -131,10 +131,10 @@ export async function storePages(
                            tokens, content_hash, tsv)
        SELECT $1, x.page_id, x.ordinal, x.title, x.breadcrumb, x.anchor, x.content, x.code, x.tokens,
               x.content_hash,
-              setweight(to_tsvector('english', x.t_title), 'A') ||
-              setweight(to_tsvector('english', x.t_crumb), 'B') ||
-              setweight(to_tsvector('english', x.t_code), 'C') ||
-              setweight(to_tsvector('english', x.t_body), 'D')
+              setweight(to_tsvector('twinmcp_docs', x.t_title), 'A') ||
+              setweight(to_tsvector('twinmcp_docs', x.t_crumb), 'B') ||
+              setweight(to_tsvector('twinmcp_docs', x.t_code), 'C') ||
+              setweight(to_tsvector('twinmcp_docs', x.t_body), 'D')
          FROM jsonb_to_recordset($2::jsonb) AS x(page_id bigint, ordinal integer, title text,
               breadcrumb text[], anchor text, content text, code jsonb, tokens integer,
               content_hash text, t_title text, t_crumb text, t_code text, t_body text)
