@@ -5,7 +5,8 @@
  */
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { EngineError } from '../engine-types.js';
-import { LockHeldError } from '../lock.js';
+import { LockHeldError, readLock } from '../lock.js';
+import { runStdio } from '../mcp/stdio.js';
 import { EXIT_USAGE, parseArgs, type CliCommand } from './args.js';
 import { openBackend, type EngineFactory } from './backend.js';
 import { runCommand, type CliIo } from './commands.js';
@@ -56,6 +57,17 @@ export async function main(argv: readonly string[], deps: Partial<CliDeps> = {})
         log,
         io,
         createEngine,
+        ...(deps.stopSignal ? { stopSignal: deps.stopSignal } : {}),
+      });
+    }
+    if (parsed.command.name === 'mcp' && !(await readLock(config.lockFile))) {
+      // No server owns the data directory: become it, so the CLI and later agents connect here.
+      return await serve({
+        config,
+        log,
+        io,
+        createEngine,
+        whileServing: (engine) => runStdio(engine, { client: 'mcp' }),
         ...(deps.stopSignal ? { stopSignal: deps.stopSignal } : {}),
       });
     }

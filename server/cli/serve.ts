@@ -20,6 +20,12 @@ export interface ServeOptions {
   createEngine: EngineFactory;
   /** Ends the server when aborted; defaults to SIGINT/SIGTERM. */
   stopSignal?: AbortSignal;
+  /**
+   * `twinmcp mcp` as the owner: stdout is the MCP channel, so nothing else may write there (the
+   * request log is off and messages go to stderr), and `whileServing` runs alongside the server;
+   * its end stops the server.
+   */
+  whileServing?: (engine: Engine) => Promise<void>;
 }
 
 /** Runs until stopped; resolves to the exit code. */
@@ -29,7 +35,7 @@ export async function serve(opts: ServeOptions): Promise<number> {
     pid: process.pid,
     adminToken: generateAdminToken(),
     dataDir: config.dataDir,
-    command: 'serve',
+    command: opts.whileServing ? 'mcp' : 'serve',
     host: config.host,
   });
   // Backstop for exits that skip the graceful path (an uncaught error, process.exit elsewhere).
@@ -44,21 +50,36 @@ export async function serve(opts: ServeOptions): Promise<number> {
       config,
       adminToken: lock.info.adminToken,
       boundHost: config.host,
-      logger: config.logLevel !== 'silent',
+      logger: config.logLevel !== 'silent' && !opts.whileServing,
     });
-    await app.listen({ port: config.port, host: config.host });
+    try {
+      await app.listen({ port: config.port, host: config.host });
+    } catch (err) {
+      // An agent's stdio server must start even when the usual port is taken: any free port
+      // works, since the lock file tells the CLI and later clients where it is.
+      if (!opts.whileServing || (err as { code?: string }).code !== 'EADDRINUSE') throw err;
+      await app.listen({ port: 0, host: config.host });
+    }
     const address = app.server.address();
     const port = typeof address === 'object' && address !== null ? address.port : config.port;
     await lock.update({ port });
 
-    io.out(`TwinMCP listening on ${serverUrl(config.host, port)} (data: ${config.dataDir})\n`);
+    const say = opts.whileServing ? io.err : io.out;
+    say(`TwinMCP listening on ${serverUrl(config.host, port)} (data: ${config.dataDir})\n`);
     if (!isLoopbackHost(config.host) && config.allowedHosts.length === 0) {
       io.err(
         'warning: bound off loopback without TWINMCP_ALLOWED_HOSTS; any Host header is accepted\n',
       );
     }
 
-    await waitForStop(opts.stopSignal, () => lock.releaseSync());
+    if (opts.whileServing) {
+      await Promise.race([
+        opts.whileServing(engine),
+        waitForStop(opts.stopSignal, () => lock.releaseSync()),
+      ]);
+    } else {
+      await waitForStop(opts.stopSignal, () => lock.releaseSync());
+    }
     io.err('Shutting down...\n');
     return 0;
   } finally {

@@ -4,7 +4,7 @@
  * indexed through the real engine first.
  */
 import assert from 'node:assert/strict';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -447,6 +447,7 @@ describe('MCP server', function () {
           ...(process.env as Record<string, string>),
           TWINMCP_DATA_DIR: dataDir,
           TWINMCP_LOG_LEVEL: 'error',
+          TWINMCP_PORT: '0',
         },
         stderr: 'pipe',
       });
@@ -466,9 +467,28 @@ describe('MCP server', function () {
           arguments: { libraryName: 'widgetkit' },
         });
         assert.ok(text(resolved).includes(LIBRARY_ID), text(resolved));
+        // No server ran, so this stdio server became the owner: it holds the lock and listens,
+        // and the CLI's other commands and later agents reach the same store over HTTP.
+        const lock = JSON.parse(readFileSync(`${dataDir}.lock`, 'utf8')) as {
+          command: string;
+          port: number;
+        };
+        assert.equal(lock.command, 'mcp');
+        assert.ok(lock.port > 0, 'the owner publishes its port');
+        const health = (await (await fetch(`http://127.0.0.1:${lock.port}/health`)).json()) as {
+          libraries: number;
+        };
+        assert.equal(health.libraries, 1);
       } finally {
         await client.close();
       }
+      // The agent went away: the owner stops and gives the data directory back.
+      for (let i = 0; i < 50 && existsSync(`${dataDir}.lock`); i++) await sleep(100);
+      assert.equal(existsSync(`${dataDir}.lock`), false, 'lock released when stdin ends');
     });
   });
 });
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
