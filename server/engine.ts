@@ -24,6 +24,7 @@ import { JobRunner, PermanentJobError, type JobContext } from './jobs/runner.js'
 import { IndexCache } from './search/lexical-index.js';
 import { queryDocs } from './search/query.js';
 import { resolveLibrary } from './search/resolve.js';
+import { workspaceVersion } from './search/versions.js';
 import { UsageRecorder } from './usage.js';
 
 export interface EngineOptions {
@@ -72,6 +73,12 @@ export class TwinEngine implements Engine {
     const name = libraryName.trim();
     if (!name) throw new EngineError('validation_error', 'libraryName must not be empty.');
     const results = await resolveLibrary(this.db, name);
+    // A version the workspace uses wins over the latest, unless the name asked for one.
+    for (const r of results) {
+      if (r.matchedVersion) continue;
+      const version = await workspaceVersion(this.db, r.id, ctx.workspaceDeps);
+      if (version) Object.assign(r, { id: `${r.id}/${version}`, matchedVersion: version });
+    }
     this.usage.record({
       owner: ctx.owner ?? null,
       client: ctx.client,
@@ -95,7 +102,13 @@ export class TwinEngine implements Engine {
     if (!question.trim()) throw new EngineError('validation_error', 'query must not be empty.');
     let outcome: QueryOutcome | undefined;
     try {
-      const result = await queryDocs(this.db, this.cache, libraryId, question, tokens);
+      const result = await queryDocs(
+        this.db,
+        this.cache,
+        await this.withWorkspaceVersion(libraryId, ctx),
+        question,
+        tokens,
+      );
       outcome = { json: result.response, text: result.text };
       return outcome;
     } finally {
@@ -112,6 +125,14 @@ export class TwinEngine implements Engine {
           : 0,
       });
     }
+  }
+
+  /** `/o/n` -> `/o/n/<version the workspace uses>` when the client sent its dependencies. */
+  private async withWorkspaceVersion(libraryId: string, ctx: CallContext): Promise<string> {
+    const parsed = parseLibraryId(libraryId);
+    if (!parsed || parsed.version || !ctx.workspaceDeps) return libraryId;
+    const version = await workspaceVersion(this.db, parsed.libraryId, ctx.workspaceDeps);
+    return version ? `${parsed.libraryId}/${version}` : libraryId;
   }
 
   async listLibraries(): Promise<LibrarySummary[]> {

@@ -93,3 +93,39 @@ export async function closestLibraries(db: Queryable, name: string, limit = 3): 
   );
   return rows.map((r) => r.id);
 }
+
+/** `^4.28.0`, `~5.1`, `4.x`, `>=2.13 <3` -> the versions to look for, most specific first. */
+export function versionsFromRange(range: string): string[] {
+  const m = /(\d+)(?:\.(\d+|x|\*))?/.exec(range);
+  if (!m) return [];
+  const [, major, minor] = m;
+  return minor && /^\d+$/.test(minor) ? [`${major}.${minor}`, major!] : [major!];
+}
+
+/**
+ * The stored version a workspace uses, when the client sent its dependency versions: a library
+ * matches a dependency by one of its names (package names derived from its docs), and the
+ * dependency's range picks the version (major.minor first, then major).
+ */
+export async function workspaceVersion(
+  db: Queryable,
+  libraryId: string,
+  deps: Record<string, string> | undefined,
+): Promise<string | undefined> {
+  if (!deps || Object.keys(deps).length === 0) return undefined;
+  const rows = await db.query<{ aliases: string[]; version: string }>(
+    `SELECT l.aliases, v.version FROM libraries l
+       JOIN library_versions v ON v.library_id = l.id AND v.state = 'ready' AND v.version <> ''
+      WHERE lower(l.id) = lower($1)`,
+    [libraryId],
+  );
+  if (rows.length === 0) return undefined;
+  const names = new Set(rows[0]!.aliases.map((a) => a.toLowerCase()));
+  const dep = Object.entries(deps).find(([name]) => names.has(name.toLowerCase()));
+  if (!dep) return undefined;
+  for (const wanted of versionsFromRange(dep[1])) {
+    const hit = rows.find((r) => versionMatches(wanted, r.version));
+    if (hit) return hit.version;
+  }
+  return undefined;
+}
