@@ -8,6 +8,7 @@
  * indexed N times under N library ids. Appends a Markdown section to docs/BENCHMARKS.md and prints
  * it. A set that fails to index is reported, not fatal; only setup errors exit non-zero.
  */
+import { measureWire, type WireLatencies } from './bench-wire.js';
 import { ChunkPool } from '../server/indexing/chunk-pool.js';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -264,6 +265,7 @@ interface Report {
   rssNowAfterIndexMb: number;
   storeAfterIndexBytes: number;
   latency1: Latencies;
+  wire: WireLatencies;
   copyRuns: CopyRun[];
   latencyN?: Latencies;
   storeAfterCopiesBytes?: number;
@@ -473,6 +475,20 @@ function render(r: Report): string {
   p(latencyTable(r.latency1));
   p(errorsLine(r.latency1));
 
+  p('### Round trips on a loopback socket (1 copy, warm, 2 passes after one warm-up)');
+  p();
+  p('|  | n | p50 ms | p95 ms | max ms |');
+  p('| --- | ---: | ---: | ---: | ---: |');
+  for (const [label, xs] of [
+    ['query-docs over MCP Streamable HTTP (SDK client)', r.wire.mcp],
+    ['GET /api/v1/context (fetch)', r.wire.rest],
+  ] as const) {
+    p(
+      `| ${label} | ${xs.length} | ${ms(percentile(xs, 50))} | ${ms(percentile(xs, 95))} | ${ms(Math.max(...xs))} |`,
+    );
+  }
+  p();
+
   if (r.latencyN) {
     p(
       `### Query latency with ${r.copies} copies of the corpus (${ok.length * r.copies} library versions)`,
@@ -630,7 +646,14 @@ async function main(): Promise<number> {
       `queries: ${queries.length} items × (1 + ${repeat}), resolves: ${resolves.length} × (1 + ${repeat})`,
     );
     const latency1 = await runWorkload(engine, queries, resolves, repeat);
+    const wire = await measureWire(
+      engine,
+      queries.map((q) => ({ id: q.id, query: q.item.query })),
+      2,
+      QUERY_TOKENS,
+    );
     await engine.close();
+    log(`query-docs over MCP HTTP: p50 ${ms(percentile(wire.mcp, 50))} ms`);
     log(`1 copy: warm p50 ${ms(percentile(latency1.warmPasses.flat(), 50))} ms`);
 
     // 4. More copies under other ids, then the same workload.
@@ -679,6 +702,7 @@ async function main(): Promise<number> {
       rssNowAfterIndexMb,
       storeAfterIndexBytes,
       latency1,
+      wire,
       copyRuns,
       ...(latencyN ? { latencyN } : {}),
       ...(storeAfterCopiesBytes !== undefined ? { storeAfterCopiesBytes } : {}),
