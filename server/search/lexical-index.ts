@@ -47,6 +47,8 @@ export class LexicalIndex {
     private readonly postings: Map<string, Posting>,
     /** Number of (lexeme, chunk) entries, for the cache's memory bound. */
     readonly size: number,
+    /** Per chunk: its lexemes and weighted term frequencies, for query expansion. */
+    private readonly forward: { lexemes: string[]; wtf: Float32Array }[],
   ) {}
 
   get documentCount(): number {
@@ -55,10 +57,13 @@ export class LexicalIndex {
 
   static build(rows: { id: number; tsv: string }[], weights: FieldWeights = DEFAULT_FIELD_WEIGHTS) {
     const lists = new Map<string, { docs: number[]; wtf: number[]; title: number[] }>();
+    const forward: { lexemes: string[]; wtf: Float32Array }[] = [];
     const lengths = new Float32Array(rows.length);
     let size = 0;
     rows.forEach((row, doc) => {
       let length = 0;
+      const fLex: string[] = [];
+      const fWtf: number[] = [];
       for (const [lexeme, classes] of parseTsvector(row.tsv)) {
         let wtf = 0;
         let title = 0;
@@ -72,8 +77,11 @@ export class LexicalIndex {
         list.docs.push(doc);
         list.wtf.push(wtf);
         list.title.push(Math.min(title, 255));
+        fLex.push(lexeme);
+        fWtf.push(wtf);
         size += 1;
       }
+      forward.push({ lexemes: fLex, wtf: Float32Array.from(fWtf) });
       lengths[doc] = Math.max(length, 1);
     });
     const postings = new Map<string, Posting>();
@@ -91,7 +99,42 @@ export class LexicalIndex {
       avg,
       postings,
       size,
+      forward,
     );
+  }
+
+  /**
+   * Pseudo-relevance feedback: the rare words the best first-pass chunks share, added to the
+   * question at a fraction of its weight, to bridge wording gaps without a model.
+   */
+  expand(
+    query: Map<string, number>,
+    top: Scored[],
+    docs = 3,
+    terms = 8,
+    weight = 0.3,
+  ): Map<string, number> {
+    const n = this.chunkIds.length;
+    const byId = new Map(this.chunkIds.map((id, i) => [id, i]));
+    const gain = new Map<string, number>();
+    for (const s of top.slice(0, docs)) {
+      const d = byId.get(s.chunkId);
+      if (d === undefined) continue;
+      const f = this.forward[d]!;
+      for (let i = 0; i < f.lexemes.length; i++) {
+        const lexeme = f.lexemes[i]!;
+        if (query.has(lexeme) || lexeme.length < 3) continue;
+        const df = this.postings.get(lexeme)?.docs.length ?? 0;
+        if (df < 2) continue;
+        const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
+        gain.set(lexeme, (gain.get(lexeme) ?? 0) + (f.wtf[i]! / this.lengths[d]!) * idf);
+      }
+    }
+    const picked = [...gain].sort((a, b) => b[1] - a[1]).slice(0, terms);
+    const out = new Map(query);
+    const max = picked[0]?.[1] ?? 1;
+    for (const [lexeme, g] of picked) out.set(lexeme, weight * (g / max));
+    return out;
   }
 
   static async load(

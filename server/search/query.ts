@@ -7,7 +7,7 @@ import { clampTokens, type ContextResponse, type Snippet } from '../../shared/ap
 import type { Queryable } from '../db/db.js';
 import { EngineError } from '../engine-types.js';
 import { formatSnippets, proseDescription } from './format.js';
-import { LexicalIndex, type IndexCache } from './lexical-index.js';
+import { LexicalIndex, type IndexCache, type Scored } from './lexical-index.js';
 import { withIdentifierParts } from './text.js';
 import { findServingVersion, type ServingVersion } from './versions.js';
 
@@ -18,6 +18,8 @@ export interface QueryOptions {
   relevanceFloor: number;
   /** Score factor for each further snippet from a page already chosen. */
   samePagePenalty: number;
+  /** Pseudo-relevance feedback: words of the first pass's best chunks, in a second pass. */
+  feedback: { docs: number; terms: number; weight: number; mix: number };
 }
 
 /** Chosen with the retrieval eval: answer-in-5k 0.84 at a mean of ~3.5k tokens. */
@@ -25,7 +27,37 @@ export const DEFAULT_QUERY_OPTIONS: QueryOptions = {
   candidates: 40,
   relevanceFloor: 0.32,
   samePagePenalty: 0.9,
+  // Eval: phrase-hit@5 0.713 -> 0.733, MRR 0.551 -> 0.557, hit@1 and answer-in-5k unchanged.
+  feedback: { docs: 3, terms: 8, weight: 0.3, mix: 0.6 },
 };
+
+/**
+ * Two passes: the question as asked, then expanded with the rare words its best chunks share;
+ * the scores are fused (each pass normalised to its best), so the first pass's order mostly holds
+ * and the second adds chunks that use the docs' own words for what the question paraphrased.
+ */
+function withFeedback(
+  index: LexicalIndex,
+  lexemes: Map<string, number>,
+  opts: QueryOptions,
+): Scored[] {
+  const { docs, terms, weight, mix } = opts.feedback;
+  const first = index.search(lexemes, opts.candidates * 2);
+  if (first.length === 0 || mix <= 0) return first.slice(0, opts.candidates);
+  const second = index.search(
+    index.expand(lexemes, first, docs, terms, weight),
+    opts.candidates * 2,
+  );
+  const top1 = first[0]!.score;
+  const top2 = second[0]?.score ?? 1;
+  const fused = new Map<number, Scored>(first.map((s) => [s.chunkId, s]));
+  for (const s of second) {
+    const add = mix * (s.score / top2) * top1;
+    const prev = fused.get(s.chunkId);
+    fused.set(s.chunkId, { ...(prev ?? s), score: (prev?.score ?? 0) + add });
+  }
+  return [...fused.values()].sort((a, b) => b.score - a.score).slice(0, opts.candidates);
+}
 
 export interface QueryResult {
   version: ServingVersion;
@@ -85,7 +117,7 @@ export async function queryDocs(
   const index = await cache.get(version.versionId, () => LexicalIndex.load(db, version.versionId));
   const ownName = `${version.title} ${version.libraryId.split('/').join(' ')}`;
   const lexemes = await queryLexemes(db, question, withIdentifierParts(ownName));
-  const scored = index.search(lexemes, opts.candidates);
+  const scored = withFeedback(index, lexemes, opts);
   if (scored.length === 0) {
     throw new EngineError(
       'no_snippets_found',
