@@ -1,6 +1,6 @@
 /** Command handlers: call the backend, hand results to output.ts. */
 import path from 'node:path';
-import { isLocalSource } from '../http/source-kind.js';
+import { isLocalSource } from '../indexing/source-spec.js';
 import { runStdio } from '../mcp/stdio.js';
 import type { CliCommand } from './args.js';
 import type { Backend } from './backend.js';

@@ -11,7 +11,7 @@ import {
 } from '../../shared/api.js';
 import { parseLibraryId } from '../../shared/library-id.js';
 import { forbid, sendError } from './errors.js';
-import { isLocalSource } from './source-kind.js';
+import { isLocalSource } from '../indexing/source-spec.js';
 
 export interface LibsRoutesOptions {
   /** Whether the request carries the local admin token. */

@@ -40,6 +40,19 @@ function slug(s: string): string {
   );
 }
 
+const NETWORK_URL = /^(https?|ssh|git):\/\//i;
+// scp-like git syntax: git@github.com:owner/repo.git
+const SCP_LIKE = /^[\w.-]+@[\w.-]+:(?!\/\/)/;
+
+/**
+ * True when a source would read the server's disk (plain paths, `file://`, drive letters): only
+ * trusted local callers may add those. The one rule the HTTP edge, the CLI and the engine share.
+ */
+export function isLocalSource(source: string): boolean {
+  const s = source.trim();
+  return !(NETWORK_URL.test(s) || SCP_LIKE.test(s));
+}
+
 function isGitUrl(s: string): boolean {
   return /^https:\/\//i.test(s) || /^file:\/\/.+\.git\/?$/i.test(s);
 }
@@ -47,12 +60,13 @@ function isGitUrl(s: string): boolean {
 /** Validates a source spec and names its library; throws PermanentJobError with a clear message. */
 export function planSource(spec: SourceSpec): PlannedSource {
   const raw = spec.source.trim();
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(raw) && !/^(https|file):\/\//i.test(raw)) {
+  const isLocal = isLocalSource(raw);
+  const otherScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) && !/^(https|file):\/\//i.test(raw);
+  if (otherScheme || (!isLocal && !/^https:\/\//i.test(raw))) {
     throw new PermanentJobError(
       `Unsupported source "${raw}": use an https:// git URL or a local folder.`,
     );
   }
-  const isLocal = !/^https:\/\//i.test(raw);
   if (isLocal && !spec.trustedLocal) {
     throw new PermanentJobError(
       'Local paths and file:// URLs are accepted only from the local CLI or with the local admin token.',

@@ -40,6 +40,8 @@ export interface Scored {
 }
 
 export class LexicalIndex {
+  /** chunk id -> position, built on first use by expand(). */
+  private docByChunkId: Map<number, number> | undefined;
   private constructor(
     readonly chunkIds: number[],
     private readonly lengths: Float32Array,
@@ -115,7 +117,7 @@ export class LexicalIndex {
     weight = 0.3,
   ): Map<string, number> {
     const n = this.chunkIds.length;
-    const byId = new Map(this.chunkIds.map((id, i) => [id, i]));
+    const byId = (this.docByChunkId ??= new Map(this.chunkIds.map((id, i) => [id, i])));
     const gain = new Map<string, number>();
     for (const s of top.slice(0, docs)) {
       const d = byId.get(s.chunkId);
