@@ -1,3 +1,4 @@
+import { ACCOUNTS_MIGRATION } from '../accounts/schema.js';
 import type { Migration } from './migrate.js';
 
 /**
@@ -151,4 +152,6 @@ CREATE TABLE chunk_vectors (
 CREATE INDEX chunk_vectors_version ON chunk_vectors (version_id, model);
 `,
   },
+  // Later migrations live beside the area that owns their tables.
+  ACCOUNTS_MIGRATION,
 ];
