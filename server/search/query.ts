@@ -8,6 +8,7 @@ import type { Queryable } from '../db/db.js';
 import { EngineError } from '../engine-types.js';
 import { formatSnippets, proseDescription } from './format.js';
 import { LexicalIndex, type IndexCache, type Scored } from './lexical-index.js';
+import { asksAboutChanges } from './page-kind.js';
 import { withIdentifierParts } from './text.js';
 import { findServingVersion, type ServingVersion } from './versions.js';
 
@@ -20,15 +21,19 @@ export interface QueryOptions {
   samePagePenalty: number;
   /** Pseudo-relevance feedback: words of the first pass's best chunks, in a second pass. */
   feedback: { docs: number; terms: number; weight: number; mix: number };
+  /** Score factor for release notes, changelogs and migration guides when the question is not about changes. */
+  historyFactor: number;
 }
 
-/** Chosen with the retrieval eval: answer-in-5k 0.84 at a mean of ~3.5k tokens. */
+/** Chosen with the retrieval eval: answer-in-5k 0.86 at a mean of ~3.5k tokens. */
 export const DEFAULT_QUERY_OPTIONS: QueryOptions = {
   candidates: 40,
-  relevanceFloor: 0.32,
+  relevanceFloor: 0.35,
   samePagePenalty: 0.9,
   // Eval: phrase-hit@5 0.713 -> 0.733, MRR 0.551 -> 0.557, hit@1 and answer-in-5k unchanged.
   feedback: { docs: 3, terms: 8, weight: 0.3, mix: 0.6 },
+  // Eval: phrase-hit@5 0.733 -> 0.753 (0.3 scores the same, 1 is off).
+  historyFactor: 0.5,
 };
 
 /**
@@ -38,15 +43,20 @@ export const DEFAULT_QUERY_OPTIONS: QueryOptions = {
  */
 function withFeedback(
   index: LexicalIndex,
-  lexemes: Map<string, number>,
+  lexemes: QueryLexemes,
   opts: QueryOptions,
+  kindFactors: readonly number[],
 ): Scored[] {
   const { docs, terms, weight, mix } = opts.feedback;
-  const first = index.search(lexemes, opts.candidates * 2);
+  const first = index.search(lexemes.weights, opts.candidates * 2, {
+    kindFactors,
+    pairs: lexemes.pairs,
+  });
   if (first.length === 0 || mix <= 0) return first.slice(0, opts.candidates);
   const second = index.search(
-    index.expand(lexemes, first, docs, terms, weight),
+    index.expand(lexemes.weights, first, docs, terms, weight),
     opts.candidates * 2,
+    { kindFactors, pairs: lexemes.pairs },
   );
   const top1 = first[0]!.score;
   const top2 = second[0]?.score ?? 1;
@@ -80,8 +90,22 @@ interface ChunkRow {
   page_id: number;
 }
 
+// Half a question word: the joined form is a guess (eval: +1 question at 0.5, none at 1).
+const JOINED_WEIGHT = 0.5;
+
+export interface QueryLexemes {
+  weights: Map<string, number>;
+  /** Lexemes within two words of each other in the question, for the proximity term. */
+  pairs: [string, string][];
+  /**
+   * Neighbouring words written together ("roll back" -> "rollback", "time out" -> "timeout"):
+   * added to the question when the docs use the joined form.
+   */
+  joined: string[];
+}
+
 /**
- * Lexemes of a question with their weights, through the same `english` configuration as the
+ * Lexemes of a question with their weights, through the same `twinmcp_docs` configuration as the
  * chunks. Words of the library's own name ("typescript" in a TypeScript question) occur on most
  * of its pages and say nothing about which one answers, so they count a fifth.
  */
@@ -89,14 +113,36 @@ export async function queryLexemes(
   db: Queryable,
   text: string,
   libraryName = '',
-): Promise<Map<string, number>> {
-  const rows = await db.query<{ lexeme: string; n: number; own: boolean }>(
-    `SELECT q.lexeme, coalesce(array_length(q.positions, 1), 1) AS n,
+): Promise<QueryLexemes> {
+  const rows = await db.query<{ lexeme: string; positions: number[] | null; own: boolean }>(
+    `SELECT q.lexeme, q.positions,
             q.lexeme = ANY(tsvector_to_array(to_tsvector('twinmcp_docs', $2))) AS own
        FROM unnest(to_tsvector('twinmcp_docs', $1)) AS q`,
     [withIdentifierParts(text), libraryName],
   );
-  return new Map(rows.map((r) => [r.lexeme, Number(r.n) * (r.own ? 0.2 : 1)]));
+  const weights = new Map(
+    rows.map((r) => [r.lexeme, (r.positions?.length ?? 1) * (r.own ? 0.2 : 1)] as const),
+  );
+  const pairs: [string, string][] = [];
+  const joined: string[] = [];
+  for (let i = 0; i < rows.length; i++) {
+    for (let j = i + 1; j < rows.length; j++) {
+      const a = rows[i]!;
+      const c = rows[j]!;
+      if (a.own || c.own) continue;
+      const near = (a.positions ?? []).some((p) =>
+        (c.positions ?? []).some((q) => Math.abs(p - q) <= 2),
+      );
+      if (near) pairs.push([a.lexeme, c.lexeme]);
+      for (const p of a.positions ?? []) {
+        for (const q of c.positions ?? []) {
+          if (q === p + 1) joined.push(a.lexeme + c.lexeme);
+          if (p === q + 1) joined.push(c.lexeme + a.lexeme);
+        }
+      }
+    }
+  }
+  return { weights, pairs, joined };
 }
 
 function sourceOf(row: ChunkRow): string {
@@ -111,13 +157,22 @@ export async function queryDocs(
   question: string,
   tokens: number | undefined,
   opts: QueryOptions = DEFAULT_QUERY_OPTIONS,
+  /** Hybrid retrieval (server/search/hybrid.ts): other candidates fused in; absent = lexical. */
+  fuse?: (version: ServingVersion, lexical: Scored[]) => Promise<Scored[]>,
 ): Promise<QueryResult> {
   const version = await findServingVersion(db, libraryId);
   const budget = clampTokens(tokens);
   const index = await cache.get(version.versionId, () => LexicalIndex.load(db, version.versionId));
   const ownName = `${version.title} ${version.libraryId.split('/').join(' ')}`;
   const lexemes = await queryLexemes(db, question, withIdentifierParts(ownName));
-  const scored = withFeedback(index, lexemes, opts);
+  for (const word of lexemes.joined) {
+    if (!lexemes.weights.has(word) && index.documentFrequency(word) > 0) {
+      lexemes.weights.set(word, JOINED_WEIGHT);
+    }
+  }
+  const kindFactors = [1, asksAboutChanges(question) ? 1 : opts.historyFactor];
+  const lexical = withFeedback(index, lexemes, opts, kindFactors);
+  const scored = fuse ? await fuse(version, lexical) : lexical;
   if (scored.length === 0) {
     throw new EngineError(
       'no_snippets_found',

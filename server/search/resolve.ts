@@ -5,6 +5,7 @@
  */
 import type { SearchResult } from '../../shared/api.js';
 import type { Queryable } from '../db/db.js';
+import { visibilityParams, visibleSql } from '../accounts/visibility.js';
 import { nameWords } from '../indexing/metadata.js';
 import { versionMatches } from './versions.js';
 
@@ -125,6 +126,8 @@ export async function resolveLibrary(
   db: Queryable,
   libraryName: string,
   limit = 5,
+  /** Account asking (null = anonymous); undefined = a trusted local caller who sees every library. */
+  owner?: string | null,
 ): Promise<SearchResult[]> {
   const parsed = parseLibraryName(libraryName);
   const words = parsed.words.join(' ');
@@ -138,18 +141,19 @@ export async function resolveLibrary(
                  FROM unnest(to_tsvector('english', $2))) AS tsq),
      by_name AS (
        SELECT l.id FROM libraries l, q
+        WHERE ${visibleSql('l', 3)}
         ORDER BY greatest(similarity(l.names, q.name), word_similarity(q.name, l.names)) DESC
         LIMIT 40),
      by_profile AS (
        SELECT l.id FROM libraries l, q
-        WHERE q.tsq IS NOT NULL AND l.profile_tsv @@ q.tsq
+        WHERE q.tsq IS NOT NULL AND l.profile_tsv @@ q.tsq AND ${visibleSql('l', 3)}
         ORDER BY ts_rank('{0.2, 0.4, 0.8, 1.0}', l.profile_tsv, q.tsq, 32) DESC
         LIMIT 40)
      SELECT l.id, l.title, l.description, l.aliases, l.trust_score, l.owner_account,
             coalesce(ts_rank('{0.2, 0.4, 0.8, 1.0}', l.profile_tsv, q.tsq, 32), 0)::float8 AS profile
        FROM libraries l, q
       WHERE l.id IN (SELECT id FROM by_name UNION SELECT id FROM by_profile)`,
-    [words || parsed.name, parsed.name],
+    [words || parsed.name, parsed.name, ...visibilityParams(owner)],
   );
   if (candidates.length === 0) return [];
   const versions = await db.query<VersionRow>(

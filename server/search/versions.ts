@@ -1,6 +1,7 @@
 /** Which stored version a library id (with or without a version part) means. */
 import { parseLibraryId } from '../../shared/library-id.js';
 import type { Queryable } from '../db/db.js';
+import { visibilityParams, visibleSql } from '../accounts/visibility.js';
 import { EngineError } from '../engine-types.js';
 
 export interface ServingVersion {
@@ -36,7 +37,12 @@ interface VersionRow {
   title: string;
 }
 
-export async function findServingVersion(db: Queryable, rawId: string): Promise<ServingVersion> {
+export async function findServingVersion(
+  db: Queryable,
+  rawId: string,
+  /** Account asking (null = anonymous); undefined = a trusted local caller who sees every library. */
+  owner?: string | null,
+): Promise<ServingVersion> {
   const parsed = parseLibraryId(rawId);
   if (!parsed) {
     throw new EngineError(
@@ -47,13 +53,13 @@ export async function findServingVersion(db: Queryable, rawId: string): Promise<
   let rows = await db.query<VersionRow>(
     `SELECT v.id, v.library_id, v.version, v.is_latest, v.avg_length, l.title
        FROM library_versions v JOIN libraries l ON l.id = v.library_id
-      WHERE lower(v.library_id) = lower($1) AND v.state = 'ready'
+      WHERE lower(v.library_id) = lower($1) AND v.state = 'ready' AND ${visibleSql('l', 2)}
       ORDER BY v.is_latest DESC, v.indexed_at DESC`,
-    [parsed.libraryId],
+    [parsed.libraryId, ...visibilityParams(owner)],
   );
   const wanted = parsed.version;
   if (rows.length === 0) {
-    const suggestions = await closestLibraries(db, parsed.libraryId);
+    const suggestions = await closestLibraries(db, parsed.libraryId, 3, owner);
     throw new EngineError(
       'library_not_found',
       `Library ${parsed.libraryId} is not indexed.` +
@@ -62,7 +68,12 @@ export async function findServingVersion(db: Queryable, rawId: string): Promise<
       suggestions,
     );
   }
-  if (wanted) {
+  // `latest` (`/npm/zod/latest`) is the version a bare id means, unless one is labelled so.
+  const latestAlias =
+    wanted !== undefined &&
+    normalizeVersion(wanted) === 'latest' &&
+    !rows.some((r) => versionMatches(wanted, r.version));
+  if (wanted && !latestAlias) {
     const exact = rows.filter((r) => versionMatches(wanted, r.version));
     if (exact.length === 0) {
       const available = rows.map((r) => r.version || '(default)').join(', ');
@@ -86,10 +97,16 @@ export async function findServingVersion(db: Queryable, rawId: string): Promise<
 }
 
 /** Library ids closest to a name, by trigram similarity over ids, titles and aliases. */
-export async function closestLibraries(db: Queryable, name: string, limit = 3): Promise<string[]> {
+export async function closestLibraries(
+  db: Queryable,
+  name: string,
+  limit = 3,
+  owner?: string | null,
+): Promise<string[]> {
   const rows = await db.query<{ id: string }>(
-    `SELECT id FROM libraries ORDER BY similarity(names, lower($1)) DESC, id LIMIT $2`,
-    [name.replace(/^\//, '').replace(/\//g, ' '), limit],
+    `SELECT id FROM libraries WHERE ${visibleSql('', 3)}
+      ORDER BY similarity(names, lower($1)) DESC, id LIMIT $2`,
+    [name.replace(/^\//, '').replace(/\//g, ' '), limit, ...visibilityParams(owner)],
   );
   return rows.map((r) => r.id);
 }
