@@ -9,6 +9,7 @@
  * it. A set that fails to index is reported, not fatal; only setup errors exit non-zero.
  */
 import { measureWire } from './bench-wire.js';
+import { hybridBenchMode, runHybridBench } from './bench-hybrid.js';
 import { render, type CopyRun, type Report } from './bench-report.js';
 import { ChunkPool } from '../server/indexing/chunk-pool.js';
 import { appendFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -350,6 +351,12 @@ async function main(): Promise<number> {
     log(`query-docs over MCP HTTP: p50 ${ms(percentile(wire.mcp, 50))} ms`);
     log(`1 copy: warm p50 ${ms(percentile(latency1.warmPasses.flat(), 50))} ms`);
 
+    // 3b. Hybrid mode (TWINMCP_BENCH_EMBEDDINGS=fake, or a configured embedding provider).
+    const hybridMode = hybridBenchMode();
+    const hybridSection = hybridMode
+      ? await runHybridBench({ db: db!, storeDir, targets: queries, repeat, log }, hybridMode)
+      : undefined;
+
     // 4. More copies under other ids, then the same workload.
     const copyRuns: CopyRun[] = [];
     let latencyN: Latencies | undefined;
@@ -405,7 +412,7 @@ async function main(): Promise<number> {
       resolveCount: resolves.length,
       totalMs: performance.now() - started,
     };
-    const text = render(report);
+    const text = render(report) + (hybridSection ? `\n${hybridSection}` : '');
     console.log(text);
     if (!args['no-write']) {
       const out = resolve(args.out!);

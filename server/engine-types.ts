@@ -8,14 +8,19 @@ import type {
   ErrorCode,
   Job,
   LibrarySummary,
+  RefreshResponse,
   SearchResult,
 } from '../shared/api.js';
 import type { Db } from './db/db.js';
+import type { EmbeddingsHealth } from './embeddings/service.js';
 
 /** Who is calling, for usage events and (later) ownership. */
 export interface CallContext {
   client: 'cli' | 'rest' | 'mcp' | 'chat' | 'hover' | 'eval' | 'bench';
-  /** Account id; null = anonymous / public. */
+  /**
+   * Account id; null = anonymous (public libraries only); absent = a trusted local caller (auth
+   * off, the CLI, the local admin token) who sees every library. See server/accounts/visibility.ts.
+   */
   owner?: string | null;
   /** Workspace dependency versions, package name -> version or range. */
   workspaceDeps?: Record<string, string>;
@@ -30,6 +35,8 @@ export interface QueryOutcome {
 export interface AddSourceRequest extends AddSourceBody {
   /** True only for the local CLI or a caller holding the local admin token: allows paths and file:// URLs. */
   trustedLocal: boolean;
+  /** The account that will own the library (private); null or absent = public. */
+  owner?: string | null;
 }
 
 export interface Engine {
@@ -46,15 +53,24 @@ export interface Engine {
     tokens: number | undefined,
     ctx: CallContext,
   ): Promise<QueryOutcome>;
-  listLibraries(): Promise<LibrarySummary[]>;
+  /** Libraries visible to `ctx.owner` (all of them without a ctx). */
+  listLibraries(ctx?: CallContext): Promise<LibrarySummary[]>;
   /** Queues an indexing job and returns it at once; the in-process runner executes it. */
   addSource(req: AddSourceRequest): Promise<Job>;
   getJob(id: string): Promise<Job | undefined>;
+  /**
+   * Queues `refresh` jobs re-indexing a library (every library when undefined) from its stored
+   * sources; only `ctx.owner`'s libraries when an owner is given. Optional so test fakes need not
+   * implement it. Throws EngineError(invalid_library_id | library_not_found).
+   */
+  refresh?(libraryId: string | undefined, ctx?: CallContext): Promise<RefreshResponse>;
   /** Resolves when the job has ended (succeeded, failed or cancelled). */
   waitForJob(id: string, onProgress?: (job: Job) => void): Promise<Job>;
   /** Removes a library (or one version with `/owner/name/v1`); false when it did not exist. */
-  removeLibrary(libraryId: string): Promise<boolean>;
+  removeLibrary(libraryId: string, ctx?: CallContext): Promise<boolean>;
   close(): Promise<void>;
+  /** Embedding provider state for `/health`; absent = embeddings off (server/embeddings/service.ts). */
+  embeddingsHealth?(): Promise<EmbeddingsHealth>;
 }
 
 const STATUS: Record<ErrorCode, number> = {

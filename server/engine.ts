@@ -2,7 +2,7 @@
  * The engine: storage, indexing jobs and search behind the one interface the CLI, REST, MCP and
  * chat layers use (server/engine-types.ts).
  */
-import type { Job, LibrarySummary, SearchResult } from '../shared/api.js';
+import type { Job, LibrarySummary, RefreshResponse, SearchResult } from '../shared/api.js';
 import { parseLibraryId } from '../shared/library-id.js';
 import type { Config } from './config.js';
 import type { Db } from './db/db.js';
@@ -18,17 +18,23 @@ import {
 } from './engine-types.js';
 import { ChunkPool } from './indexing/chunk-pool.js';
 import { indexLibrary } from './indexing/pipeline.js';
+import { enqueueRefresh, enqueueTagVersions, planRefresh } from './indexing/refresh.js';
 import { openSource, planSource } from './indexing/source-spec.js';
 import { enqueueJob, getJobRow, toJob, type JobRow } from './jobs/queue.js';
 import { JobRunner, PermanentJobError, type JobContext } from './jobs/runner.js';
 import { IndexCache } from './search/lexical-index.js';
-import { queryDocs } from './search/query.js';
+import { DEFAULT_QUERY_OPTIONS, queryDocs } from './search/query.js';
 import { resolveLibrary } from './search/resolve.js';
-import { workspaceVersion } from './search/versions.js';
+import { findServingVersion, workspaceVersion } from './search/versions.js';
+import { visibilityParams, visibleSql } from './accounts/visibility.js';
 import { UsageRecorder } from './usage.js';
+import type { EmbeddingsConfig } from './embeddings/config.js';
+import { EmbeddingError } from './embeddings/provider.js';
+import { EmbeddingService, type EmbeddingsHealth } from './embeddings/service.js';
+import { hybridFusion, type HybridTrace } from './search/hybrid.js';
 
 export interface EngineOptions {
-  config: Pick<Config, 'dataDir' | 'databaseUrl'>;
+  config: Pick<Config, 'dataDir' | 'databaseUrl'> & { embeddings?: EmbeddingsConfig };
   log?: (msg: string) => void;
   /** Use this database instead of opening one from the config (tests, scripts). */
   db?: Db;
@@ -54,6 +60,8 @@ export class TwinEngine implements Engine {
   readonly usage: UsageRecorder;
   readonly runner: JobRunner;
   private pool: ChunkPool | undefined;
+  /** Present when an embedding provider is configured (hybrid retrieval where vectors exist). */
+  readonly embeddings: EmbeddingService | undefined;
 
   constructor(
     readonly db: Db,
@@ -61,7 +69,9 @@ export class TwinEngine implements Engine {
   ) {
     const log = opts.log ?? (() => {});
     this.usage = new UsageRecorder(db, log);
-    this.runner = new JobRunner(db, { index: (job, ctx) => this.runIndexJob(job, ctx) }, { log });
+    this.embeddings = EmbeddingService.create(db, opts.config.embeddings, log);
+    const run = (job: JobRow, ctx: JobContext) => this.runIndexJob(job, ctx);
+    this.runner = new JobRunner(db, { index: run, refresh: run }, { log });
   }
 
   async resolve(
@@ -72,7 +82,7 @@ export class TwinEngine implements Engine {
     const started = performance.now();
     const name = libraryName.trim();
     if (!name) throw new EngineError('validation_error', 'libraryName must not be empty.');
-    const results = await resolveLibrary(this.db, name);
+    const results = await resolveLibrary(this.db, name, 5, ctx.owner);
     // A version the workspace uses wins over the latest, unless the name asked for one.
     for (const r of results) {
       if (r.matchedVersion) continue;
@@ -101,14 +111,22 @@ export class TwinEngine implements Engine {
     const started = performance.now();
     if (!question.trim()) throw new EngineError('validation_error', 'query must not be empty.');
     let outcome: QueryOutcome | undefined;
+    const trace: HybridTrace = { mode: 'lexical' };
     try {
-      const result = await queryDocs(
-        this.db,
-        this.cache,
-        await this.withWorkspaceVersion(libraryId, ctx),
-        question,
-        tokens,
-      );
+      const id = await this.withWorkspaceVersion(libraryId, ctx);
+      // Someone else's private library answers exactly like one never indexed.
+      if (ctx.owner !== undefined) await findServingVersion(this.db, id, ctx.owner);
+      const fuse =
+        this.embeddings?.usable &&
+        hybridFusion(
+          this.embeddings,
+          question,
+          { owner: ctx.owner ?? null, client: ctx.client },
+          trace,
+        );
+      const result = fuse
+        ? await queryDocs(this.db, this.cache, id, question, tokens, DEFAULT_QUERY_OPTIONS, fuse)
+        : await queryDocs(this.db, this.cache, id, question, tokens);
       outcome = { json: result.response, text: result.text };
       return outcome;
     } finally {
@@ -123,8 +141,14 @@ export class TwinEngine implements Engine {
         resultCount: outcome
           ? outcome.json.codeSnippets.length + outcome.json.infoSnippets.length
           : 0,
+        ...(this.embeddings ? { meta: { search: trace } } : {}),
       });
     }
+  }
+
+  /** For `/health`: the provider's state and whether queries are hybrid right now. */
+  async embeddingsHealth(): Promise<EmbeddingsHealth> {
+    return this.embeddings ? this.embeddings.health() : { state: 'off', search: 'lexical' };
   }
 
   /** `/o/n` -> `/o/n/<version the workspace uses>` when the client sent its dependencies. */
@@ -135,7 +159,7 @@ export class TwinEngine implements Engine {
     return version ? `${parsed.libraryId}/${version}` : libraryId;
   }
 
-  async listLibraries(): Promise<LibrarySummary[]> {
+  async listLibraries(ctx?: CallContext): Promise<LibrarySummary[]> {
     const rows = await this.db.query<{
       id: string;
       title: string;
@@ -159,8 +183,10 @@ export class TwinEngine implements Engine {
                         'snippets', v.snippet_count, 'tokens', v.token_count, 'indexed_at', v.indexed_at,
                         'error', v.error) ORDER BY v.is_latest DESC, v.created_at DESC)
                  FROM library_versions v WHERE v.library_id = l.id AND v.state <> 'superseded') AS versions
-         FROM libraries l ORDER BY l.id`,
+         FROM libraries l WHERE ${visibleSql('l', 1)} ORDER BY l.id`,
+      visibilityParams(ctx?.owner),
     );
+    const models = (await this.embeddings?.servingModels()) ?? new Map<string, string>();
     return rows.map((r) => {
       const versions = r.versions ?? [];
       const ready = versions.filter((v) => v.state === 'ready');
@@ -184,6 +210,7 @@ export class TwinEngine implements Engine {
         state,
         ...(failed?.error && state !== 'ready' ? { error: failed.error } : {}),
         ...((src.url ?? src.path) ? { source: src.url ?? src.path } : {}),
+        ...(this.embeddings?.searchMode(models, r.id, shown?.version) ?? { search: 'lexical' }),
       };
     });
   }
@@ -199,15 +226,44 @@ export class TwinEngine implements Engine {
         message,
       );
     }
+    if (req.owner !== undefined) await this.checkLibraryOwner(plan.libraryId, req.owner);
     const row = await enqueueJob(this.db, {
       kind: 'index',
       payload: { ...req, plan },
-      owner: null,
+      owner: req.owner ?? null,
       libraryId: plan.libraryId,
       version: plan.version || null,
     });
     this.runner.poke();
     return toJob(row);
+  }
+
+  /** A source may only add to a library of the same owner: no versions slipped into others' ids. */
+  private async checkLibraryOwner(libraryId: string, owner: string | null): Promise<void> {
+    const rows = await this.db.query<{ owner_account: string | null }>(
+      'SELECT owner_account FROM libraries WHERE lower(id) = lower($1)',
+      [libraryId],
+    );
+    if (rows[0] && rows[0].owner_account !== owner) {
+      throw new EngineError(
+        'conflict',
+        `Library id ${libraryId} is taken; choose another id with libraryId (e.g. /your-name/${libraryId.split('/')[2] ?? 'docs'}).`,
+      );
+    }
+  }
+
+  async refresh(rawId: string | undefined, ctx?: CallContext): Promise<RefreshResponse> {
+    const parsed = rawId === undefined ? undefined : parseLibraryId(rawId);
+    if (rawId !== undefined && !parsed) {
+      throw new EngineError('invalid_library_id', `"${rawId}" is not a library id (/owner/name).`);
+    }
+    const plan = await planRefresh(this.db, parsed?.libraryId, ctx?.owner);
+    if (parsed && plan.targets.length === 0 && plan.skipped.length === 0) {
+      throw new EngineError('library_not_found', `Library ${parsed.libraryId} is not indexed.`);
+    }
+    const { jobs, skipped } = await enqueueRefresh(this.db, plan);
+    if (jobs.length) this.runner.poke();
+    return { jobs: jobs.map(toJob), skipped };
   }
 
   async getJob(id: string): Promise<Job | undefined> {
@@ -226,18 +282,23 @@ export class TwinEngine implements Engine {
     }
   }
 
-  async removeLibrary(rawId: string): Promise<boolean> {
+  async removeLibrary(rawId: string, ctx?: CallContext): Promise<boolean> {
     const parsed = parseLibraryId(rawId);
     if (!parsed)
       throw new EngineError('invalid_library_id', `"${rawId}" is not a library id (/owner/name).`);
+    // An account removes only its own private libraries; public ones need a trusted caller.
+    const [all, owner] = visibilityParams(ctx?.owner);
     const removed = parsed.version
       ? await this.db.query<{ id: number }>(
-          `DELETE FROM library_versions WHERE lower(library_id) = lower($1) AND version = $2 RETURNING id`,
-          [parsed.libraryId, parsed.version],
+          `DELETE FROM library_versions WHERE lower(library_id) = lower($1) AND version = $2
+             AND ($3::boolean OR library_id IN (SELECT id FROM libraries WHERE owner_account = $4::text))
+           RETURNING id`,
+          [parsed.libraryId, parsed.version, all, owner],
         )
       : await this.db.query<{ id: number }>(
-          `DELETE FROM libraries WHERE lower(id) = lower($1) RETURNING id`,
-          [parsed.libraryId],
+          `DELETE FROM libraries WHERE lower(id) = lower($1) AND ($2::boolean OR owner_account = $3::text)
+           RETURNING id`,
+          [parsed.libraryId, all, owner],
         );
     return removed.length > 0;
   }
@@ -245,6 +306,7 @@ export class TwinEngine implements Engine {
   async close(): Promise<void> {
     await this.runner.stop();
     await this.usage.flush();
+    await this.embeddings?.flush();
     await this.pool?.close();
     if (!this.opts.db) await this.db.close();
   }
@@ -252,34 +314,63 @@ export class TwinEngine implements Engine {
   private async runIndexJob(job: JobRow, ctx: JobContext) {
     const payload = job.payload as unknown as AddSourceRequest & {
       plan: ReturnType<typeof planSource>;
+      refresh?: boolean;
     };
     const plan = payload.plan;
     const source = await openSource(plan, {
       ...(payload.ref ? { ref: payload.ref } : {}),
       allowLocalGit: payload.trustedLocal && this.opts.allowLocalGit !== false,
+      db: this.db,
     });
+    // npm sources name their exact version (and a tarball its library) only once unpacked.
+    const libraryId = source.libraryId ?? plan.libraryId;
+    const version = plan.version || (source.version ?? '');
+    if (libraryId !== plan.libraryId || version !== plan.version) {
+      await this.db.query(`UPDATE jobs SET library_id = $2, version = $3 WHERE id = $1`, [
+        job.id,
+        libraryId,
+        version || null,
+      ]);
+    }
     try {
       const summary = await indexLibrary(this.db, {
-        libraryId: plan.libraryId,
-        version: plan.version,
+        libraryId,
+        version,
         title: source.title,
-        latest: payload.latest ?? plan.version === '',
+        latest: payload.latest ?? source.latest ?? plan.version === '',
+        reuse: payload.refresh === true || source.reuse === true,
         source: source.events,
         sourceInfo: source.info,
         ...(source.description ? { description: source.description } : {}),
         packageNames: source.packageNames,
         ownerAccount: job.owner_account,
-        trustScore: plan.kind === 'git' ? 7 : 5,
+        trustScore: plan.kind === 'git' || plan.kind === 'npm' ? 7 : 5,
         jobId: job.id,
         signal: ctx.signal,
         onProgress: ctx.progress,
         pool: (this.pool ??= ChunkPool.create()),
+        beforePromote: this.embeddings?.beforePromote({
+          libraryId,
+          owner: job.owner_account,
+          signal: ctx.signal,
+        }),
       });
+      const tags = source.info.previousVersions;
+      if (plan.kind === 'git' && !payload.ref && Array.isArray(tags)) {
+        const queued = await enqueueTagVersions(
+          this.db,
+          { ...payload, libraryId, owner: job.owner_account },
+          tags.filter((t): t is string => typeof t === 'string'),
+        );
+        if (queued.length) this.runner.poke();
+      }
       const { versionId: _v, snippets: _s, ...progress } = summary;
       return progress;
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code && TRANSIENT_CODES.has(code)) throw err;
+      // A provider down or rate-limited mid-index: the runner retries the attempt later.
+      if (err instanceof EmbeddingError && err.retryable) throw err;
       throw new PermanentJobError((err as Error).message);
     } finally {
       await source.close();

@@ -29,6 +29,10 @@ export const LibrarySummary = z.object({
   state: LibraryState,
   error: z.string().optional(),
   source: z.string().optional(),
+  /** `hybrid`: queries fuse vector candidates into the lexical ones; `lexical`: BM25F only. */
+  search: z.enum(['lexical', 'hybrid']).optional(),
+  /** The embedding model of the shown version's vectors, when `search` is hybrid. */
+  embeddingModel: z.string().optional(),
 });
 export type LibrarySummary = z.infer<typeof LibrarySummary>;
 
@@ -89,6 +93,10 @@ export const AddSourceBody = z.object({
   /** Make this version the one a bare library id means (default: unversioned sources, or the first version). */
   latest: z.boolean().optional(),
   ref: z.string().max(200).optional(),
+  /** How to read an http(s) URL: a git repository or a website to crawl; guessed when absent. */
+  kind: z.enum(['git', 'web']).optional(),
+  /** With auth on, libraries are private to the caller's account; an admin key may ask for public. */
+  public: z.boolean().optional(),
 });
 export type AddSourceBody = z.infer<typeof AddSourceBody>;
 
@@ -102,6 +110,8 @@ export const JobProgress = z.object({
   tokens: z.number(),
   skipped: z.array(z.object({ path: z.string(), reason: z.string() })),
   elapsedMs: z.number(),
+  /** Refresh: pages copied unchanged from the serving version (not parsed or chunked again). */
+  reused: z.number().optional(),
 });
 export type JobProgress = z.infer<typeof JobProgress>;
 
@@ -117,6 +127,16 @@ export const Job = z.object({
   updatedAt: z.string(),
 });
 export type Job = z.infer<typeof Job>;
+
+/** `POST /api/v1/libs/refresh`: re-index one library (or every one) from its stored sources. */
+export const RefreshBody = z.object({ libraryId: z.string().min(1).max(300).optional() });
+export type RefreshBody = z.infer<typeof RefreshBody>;
+export const RefreshResponse = z.object({
+  jobs: z.array(Job),
+  /** Versions not refreshed, and why (no stored source, a job already queued...). */
+  skipped: z.array(z.object({ libraryId: z.string(), version: z.string(), reason: z.string() })),
+});
+export type RefreshResponse = z.infer<typeof RefreshResponse>;
 
 export const ErrorCode = z.enum([
   'invalid_library_id',
@@ -144,7 +164,27 @@ export const HealthResponse = z.object({
   version: z.string(),
   database: z.enum(['pglite', 'postgres']),
   vector: z.boolean(),
+  /** `off` (none configured), `unsupported` (no vector extension), `unavailable` or `ok`. */
   embeddings: z.string(),
+  /** What queries on embedded libraries do right now: `hybrid`, or `lexical` (the fallback). */
+  search: z.enum(['lexical', 'hybrid']).optional(),
+  embeddingModel: z.string().optional(),
   libraries: z.number(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
+
+/** A page whose text the injection screening neutralized (server/indexing/screen.ts). */
+export const PageFlag = z.object({
+  version: z.string(),
+  path: z.string(),
+  url: z.string().nullable(),
+  /** ignore-instructions, role-override, addresses-model, tool-call, exfiltration, prompt-markers, hidden-html, invisible-characters */
+  kinds: z.array(z.string()),
+  /** Short excerpts of removed sentences, for operators. */
+  excerpts: z.array(z.object({ kind: z.string(), excerpt: z.string() })),
+  flaggedAt: z.string(),
+});
+export type PageFlag = z.infer<typeof PageFlag>;
+
+export const PageFlagsResponse = z.object({ libraryId: z.string(), pages: z.array(PageFlag) });
+export type PageFlagsResponse = z.infer<typeof PageFlagsResponse>;

@@ -5,6 +5,7 @@
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { parseLibraryId } from '../../shared/library-id.js';
 import { VERSION } from '../config.js';
+import { registerAccountsCommands, type AccountsCommand } from './accounts.js';
 
 export type CliCommand =
   | { name: 'serve'; port?: number; host?: string }
@@ -16,12 +17,15 @@ export type CliCommand =
       version?: string;
       ref?: string;
       latest?: boolean;
+      kind?: 'git' | 'web';
     }
   | { name: 'list' }
   | { name: 'resolve'; libraryName: string; query?: string }
   | { name: 'query'; libraryId: string; query: string; tokens?: number; json: boolean }
   | { name: 'remove'; libraryId: string }
-  | { name: 'mcp' };
+  | { name: 'refresh'; libraryId?: string }
+  | { name: 'mcp'; remote?: string }
+  | AccountsCommand;
 
 /** Either a command to run, or an exit code when help, version or a usage error ended parsing. */
 export type ParseResult = { command: CliCommand } | { exitCode: number };
@@ -73,17 +77,28 @@ function buildProgram(set: (command: CliCommand) => void, output: ParseOutput): 
 
   program
     .command('add')
-    .description('Index a local folder or a git repository')
-    .argument('<source>', 'local path, file:// URL, or https:// git URL')
+    .description('Index a local folder, a git repository or a website')
+    .argument(
+      '<source>',
+      'local path, file:// URL, https:// git URL, website URL, or npm:<package>[@<version>]',
+    )
     .option('--name <title>', 'display name of the library')
     .option('--id <libraryId>', 'library id to index under, /owner/name', parseId)
     .option('--version <version>', 'version label, e.g. v5')
     .option('--ref <ref>', 'git branch, tag or commit')
     .option('--latest', 'make this version the one a bare library id means')
+    .option('--kind <kind>', 'read an http(s) URL as "git" or "web" (default: guessed)', parseKind)
     .action(
       (
         source: string,
-        opts: { name?: string; id?: string; version?: string; ref?: string; latest?: boolean },
+        opts: {
+          name?: string;
+          id?: string;
+          version?: string;
+          ref?: string;
+          latest?: boolean;
+          kind?: 'git' | 'web';
+        },
       ) =>
         set({
           name: 'add',
@@ -93,6 +108,7 @@ function buildProgram(set: (command: CliCommand) => void, output: ParseOutput): 
           ...(opts.version !== undefined ? { version: opts.version } : {}),
           ...(opts.ref !== undefined ? { ref: opts.ref } : {}),
           ...(opts.latest ? { latest: true } : {}),
+          ...(opts.kind !== undefined ? { kind: opts.kind } : {}),
         }),
     );
 
@@ -134,9 +150,28 @@ function buildProgram(set: (command: CliCommand) => void, output: ParseOutput): 
     .action((libraryId: string) => set({ name: 'remove', libraryId }));
 
   program
+    .command('refresh')
+    .description(
+      'Re-index a library, or every library, from its stored source (changed pages only)',
+    )
+    .argument('[libraryId]', 'library id, e.g. /npm/zod (default: every library)', parseId)
+    .action((libraryId: string | undefined) =>
+      set({ name: 'refresh', ...(libraryId !== undefined ? { libraryId } : {}) }),
+    );
+
+  program
     .command('mcp')
     .description('Run the MCP server on stdin/stdout, for coding agents')
-    .action(() => set({ name: 'mcp' }));
+    .option(
+      '--remote <url>',
+      'forward to a hosted TwinMCP (its API key from the TWINMCP_API_KEY environment variable)',
+      parseServerUrl,
+    )
+    .action((opts: { remote?: string }) =>
+      set({ name: 'mcp', ...(opts.remote !== undefined ? { remote: opts.remote } : {}) }),
+    );
+
+  registerAccountsCommands(program, set);
 
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: output.out, writeErr: output.err });
@@ -158,6 +193,19 @@ function parsePositiveInt(value: string): number {
   return n;
 }
 
+function parseServerUrl(value: string): string {
+  let url: URL;
+  try {
+    url = new URL(value);
+  } catch {
+    throw new InvalidArgumentError(`"${value}" is not a URL (e.g. https://twinmcp.example.com).`);
+  }
+  if (url.protocol !== 'https:' && url.protocol !== 'http:') {
+    throw new InvalidArgumentError(`"${value}" must be an http:// or https:// URL.`);
+  }
+  return url.origin + url.pathname.replace(/\/+$/, '');
+}
+
 function parseId(value: string): string {
   if (!parseLibraryId(value)) {
     throw new InvalidArgumentError(
@@ -165,4 +213,11 @@ function parseId(value: string): string {
     );
   }
   return value.trim();
+}
+
+function parseKind(value: string): 'git' | 'web' {
+  if (value !== 'git' && value !== 'web') {
+    throw new InvalidArgumentError('expected "git" or "web"');
+  }
+  return value;
 }

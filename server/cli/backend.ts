@@ -7,6 +7,7 @@ import type {
   ContextResponse,
   Job,
   LibrarySummary,
+  RefreshResponse,
   SearchResult,
 } from '../../shared/api.js';
 import type { Config } from '../config.js';
@@ -38,6 +39,8 @@ export interface Backend {
   waitForJob(id: string, onProgress: (job: Job) => void): Promise<Job>;
   /** Throws EngineError(library_not_found) when there was nothing to remove. */
   remove(libraryId: string): Promise<void>;
+  /** Queues refresh jobs for one library, or every library when undefined. */
+  refresh(libraryId: string | undefined): Promise<RefreshResponse>;
   close(): Promise<void>;
 }
 
@@ -66,7 +69,11 @@ export async function openBackend(opts: OpenOptions): Promise<Backend> {
   if (owner) {
     if (owner.port === undefined) throw new LockHeldError(opts.config.lockFile, owner);
     opts.log.debug(`using the server of process ${owner.pid} on port ${owner.port}`);
-    return createRemoteBackend(serverUrl(owner.host, owner.port), owner.adminToken);
+    return createRemoteBackend(
+      serverUrl(owner.host, owner.port),
+      owner.adminToken,
+      opts.command === 'mcp' ? { client: 'mcp' } : {},
+    );
   }
   const lock = await acquireLock(opts.config.lockFile, {
     pid: process.pid,
@@ -114,6 +121,10 @@ export function localBackend(engine: Engine, onClose: () => Promise<void>): Back
     list: () => engine.listLibraries(),
     add: (body) => engine.addSource({ ...body, trustedLocal: true }),
     waitForJob: (id, onProgress) => engine.waitForJob(id, onProgress),
+    async refresh(libraryId) {
+      if (!engine.refresh) throw new EngineError('internal_error', 'This engine cannot refresh.');
+      return engine.refresh(libraryId);
+    },
     async remove(libraryId) {
       if (!(await engine.removeLibrary(libraryId))) {
         throw new EngineError('library_not_found', `Library ${libraryId} not found`);

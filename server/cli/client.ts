@@ -4,10 +4,12 @@ import {
   ErrorBody,
   Job,
   LibrarySummary,
+  RefreshResponse,
   SearchResponse,
   type AddSourceBody,
 } from '../../shared/api.js';
 import { z } from 'zod';
+import { CLIENT_HEADER } from '../../shared/account.js';
 import { EngineError } from '../engine-types.js';
 import type { Backend } from './backend.js';
 
@@ -20,13 +22,22 @@ const ListResponse = z.object({ libraries: z.array(LibrarySummary) });
 const RemoveResponse = z.object({ removed: z.literal(true) });
 
 /** A Backend over HTTP; server errors come back as EngineError with the server's code. */
-export function createRemoteBackend(baseUrl: string, adminToken: string): Backend {
+export function createRemoteBackend(
+  baseUrl: string,
+  token: string | undefined,
+  opts: { client?: 'mcp' } = {},
+): Backend {
+  // Calls forwarded by `twinmcp mcp` are MCP calls in the usage record, not REST ones.
+  const headers: Record<string, string> = {
+    ...(token ? { authorization: `Bearer ${token}` } : {}),
+    ...(opts.client ? { [CLIENT_HEADER]: opts.client } : {}),
+  };
   async function call(path: string, init: RequestInit = {}): Promise<Response> {
     let res: Response;
     try {
-      res = await fetch(new URL(path, baseUrl), {
+      res = await fetch(new URL(path.replace(/^\//, ''), `${baseUrl.replace(/\/+$/, '')}/`), {
         ...init,
-        headers: { authorization: `Bearer ${adminToken}`, ...(init.headers ?? {}) },
+        headers: { ...headers, ...(init.headers ?? {}) },
       });
     } catch (err) {
       const cause =
@@ -75,6 +86,13 @@ export function createRemoteBackend(baseUrl: string, adminToken: string): Backen
         if (TERMINAL.has(job.state)) return job;
         await new Promise((resolve) => setTimeout(resolve, POLL_MS));
       }
+    },
+    async refresh(libraryId) {
+      return json(RefreshResponse, '/api/v1/libs/refresh', {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(libraryId !== undefined ? { libraryId } : {}),
+      });
     },
     async remove(libraryId) {
       await json(RemoveResponse, `/api/v1/libs?${new URLSearchParams({ libraryId })}`, {

@@ -1,8 +1,10 @@
 /** Command handlers: call the backend, hand results to output.ts. */
 import path from 'node:path';
 import { isLocalSource } from '../indexing/source-spec.js';
+import { absoluteNpmSource, isNpmSource } from '../indexing/sources/npm-spec.js';
 import { runStdio } from '../mcp/stdio.js';
 import type { CliCommand } from './args.js';
+import type { AccountsCommand } from './accounts.js';
 import type { Backend } from './backend.js';
 import { formatJobSummary, formatLibraries, formatSearchResults } from './output.js';
 import { createProgressReporter } from './progress.js';
@@ -16,7 +18,7 @@ export interface CliIo {
   cwd: string;
 }
 
-export type ClientCommand = Exclude<CliCommand, { name: 'serve' }>;
+export type ClientCommand = Exclude<CliCommand, { name: 'serve' } | AccountsCommand>;
 
 /** Runs one command against the backend; resolves to the exit code. */
 export async function runCommand(
@@ -51,6 +53,8 @@ export async function runCommand(
       return 0;
     case 'add':
       return add(command, backend, io);
+    case 'refresh':
+      return refresh(command, backend, io);
     case 'mcp':
       await runStdio({
         resolve: (name, query) => backend.resolve(name, query),
@@ -70,8 +74,9 @@ async function add(
   io: CliIo,
 ): Promise<number> {
   // A server runs in another directory: send it an absolute path.
-  const source =
-    isLocalSource(command.source) && !/^file:/i.test(command.source)
+  const source = isNpmSource(command.source)
+    ? absoluteNpmSource(command.source, io.cwd)
+    : isLocalSource(command.source) && !/^file:/i.test(command.source)
       ? path.resolve(io.cwd, command.source)
       : command.source;
   const job = await backend.add({
@@ -81,6 +86,7 @@ async function add(
     ...(command.version !== undefined ? { version: command.version } : {}),
     ...(command.ref !== undefined ? { ref: command.ref } : {}),
     ...(command.latest ? { latest: true } : {}),
+    ...(command.kind !== undefined ? { kind: command.kind } : {}),
   });
   const progress = createProgressReporter({
     write: io.out,
@@ -95,6 +101,43 @@ async function add(
   }
   io.out(formatJobSummary(done));
   return done.state === 'succeeded' ? 0 : 1;
+}
+
+/** Queues refresh jobs and follows each to its end; exit 1 when one failed. */
+async function refresh(
+  command: Extract<CliCommand, { name: 'refresh' }>,
+  backend: Backend,
+  io: CliIo,
+): Promise<number> {
+  const { jobs, skipped } = await backend.refresh(command.libraryId);
+  for (const s of skipped) {
+    io.err(`Not refreshed: ${s.libraryId}${s.version ? `/${s.version}` : ''}: ${s.reason}\n`);
+  }
+  if (jobs.length === 0) {
+    io.out('Nothing to refresh.\n');
+    return 0;
+  }
+  let failed = 0;
+  for (const job of jobs) {
+    const progress = createProgressReporter({
+      write: io.out,
+      isTTY: io.stdoutIsTTY,
+      ...(io.stdoutStream ? { stream: io.stdoutStream } : {}),
+    });
+    let done;
+    try {
+      done = await backend.waitForJob(job.id, (j) => progress.update(j));
+    } finally {
+      progress.stop();
+    }
+    io.out(formatJobSummary(done));
+    const reused = done.progress?.reused;
+    if (done.state === 'succeeded' && reused !== undefined) {
+      io.out(`  ${reused} unchanged pages reused, ${done.progress!.pages - reused} re-chunked\n`);
+    }
+    if (done.state !== 'succeeded') failed++;
+  }
+  return failed > 0 ? 1 : 0;
 }
 
 function ensureNewline(text: string): string {

@@ -7,6 +7,8 @@ import { ConfigError, loadConfig, type Config } from '../config.js';
 import { EngineError } from '../engine-types.js';
 import { LockHeldError, readLock } from '../lock.js';
 import { runStdio } from '../mcp/stdio.js';
+import { createRemoteBackend } from './client.js';
+import { AccountsCliError, isAccountsCommand, runAccountsCommand } from './accounts.js';
 import { EXIT_USAGE, parseArgs, type CliCommand } from './args.js';
 import { openBackend, type EngineFactory } from './backend.js';
 import { runCommand, type CliIo } from './commands.js';
@@ -60,6 +62,13 @@ export async function main(argv: readonly string[], deps: Partial<CliDeps> = {})
         ...(deps.stopSignal ? { stopSignal: deps.stopSignal } : {}),
       });
     }
+    if (parsed.command.name === 'mcp' && parsed.command.remote) {
+      // The key comes from the environment: a command-line argument is visible to every user.
+      const backend = createRemoteBackend(parsed.command.remote, env.TWINMCP_API_KEY?.trim(), {
+        client: 'mcp',
+      });
+      return await runCommand(parsed.command, backend, io);
+    }
     if (parsed.command.name === 'mcp' && !(await readLock(config.lockFile))) {
       // No server owns the data directory: become it, so the CLI and later agents connect here.
       return await serve({
@@ -71,6 +80,8 @@ export async function main(argv: readonly string[], deps: Partial<CliDeps> = {})
         ...(deps.stopSignal ? { stopSignal: deps.stopSignal } : {}),
       });
     }
+    if (isAccountsCommand(parsed.command))
+      return await runAccountsCommand(parsed.command, config, io);
     const backend = await openBackend({ config, log, createEngine, command: parsed.command.name });
     try {
       return await runCommand(parsed.command, backend, io);
@@ -85,7 +96,8 @@ export async function main(argv: readonly string[], deps: Partial<CliDeps> = {})
 
 /** Exit code for a failure (see the module comment). */
 export function exitCodeFor(err: unknown): number {
-  if (err instanceof LockHeldError || err instanceof ConfigError) return EXIT_USAGE;
+  if (err instanceof LockHeldError || err instanceof ConfigError || err instanceof AccountsCliError)
+    return EXIT_USAGE;
   if (err instanceof EngineError) {
     switch (err.code) {
       case 'library_not_found':

@@ -11,7 +11,13 @@ export function formatLibraries(libraries: readonly LibrarySummary[]): string {
 function formatLibraryLine(lib: LibrarySummary): string {
   const versions = lib.versions.length ? `  versions: ${lib.versions.join(', ')}` : '';
   const state = lib.state === 'ready' ? '' : `  [${lib.state}${lib.error ? `: ${lib.error}` : ''}]`;
-  return `${lib.id}  ${lib.title}  ${lib.totalSnippets} snippets, ${formatCount(lib.totalTokens)} tokens${versions}${state}`;
+  const search =
+    lib.search === 'hybrid'
+      ? `  search: hybrid (${lib.embeddingModel ?? 'embeddings'})`
+      : lib.search === 'lexical' && lib.state === 'ready'
+        ? '  search: lexical-only'
+        : '';
+  return `${lib.id}  ${lib.title}  ${lib.totalSnippets} snippets, ${formatCount(lib.totalTokens)} tokens${versions}${search}${state}`;
 }
 
 /** `twinmcp resolve`: one block per match, best first. */

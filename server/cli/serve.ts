@@ -7,6 +7,7 @@ import type { Config } from '../config.js';
 import type { Engine } from '../engine-types.js';
 import { buildApp } from '../http/app.js';
 import { isLoopbackHost } from '../http/localhost-safety.js';
+import { RefreshScheduler } from '../indexing/refresh-scheduler.js';
 import { acquireLock, generateAdminToken, type Lock } from '../lock.js';
 import type { EngineFactory } from './backend.js';
 import { serverUrl } from './backend.js';
@@ -43,8 +44,10 @@ export async function serve(opts: ServeOptions): Promise<number> {
   process.on('exit', onExit);
   let engine: Engine | undefined;
   let app: FastifyInstance | undefined;
+  let scheduler: RefreshScheduler | undefined;
   try {
     engine = await opts.createEngine({ config, log: log.info });
+    scheduler = startScheduler(engine, config, log);
     app = await buildApp({
       engine,
       config,
@@ -84,9 +87,25 @@ export async function serve(opts: ServeOptions): Promise<number> {
     return 0;
   } finally {
     // Reverse order of start-up; also runs when listen() failed (e.g. the port is taken).
+    await scheduler?.stop();
     await shutdown(app, engine, lock, log);
     process.off('exit', onExit);
   }
+}
+
+/** The refresh scheduler (TWINMCP_REFRESH_HOURS; 0 = off), queuing jobs this engine runs. */
+function startScheduler(engine: Engine, config: Config, log: Log): RefreshScheduler | undefined {
+  const hours = config.refreshHours ?? 0;
+  const refresh = engine.refresh?.bind(engine);
+  if (hours <= 0 || !refresh) return undefined;
+  const scheduler = new RefreshScheduler({
+    db: engine.db,
+    refresh: async (libraryId) => (await refresh(libraryId)).jobs.length,
+    policy: { baseMs: hours * 3_600_000 },
+    log: log.info,
+  });
+  scheduler.start();
+  return scheduler;
 }
 
 async function shutdown(

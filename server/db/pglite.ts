@@ -24,7 +24,8 @@ const POSTGRESQL_CONF = ['shared_buffers = 256MB', 'max_wal_size = 64MB'].join('
 // Date, json/jsonb -> parsed value, arrays -> JS arrays, unknown types (vector) -> text.
 const PARSERS = { [types.INT8]: (value: string) => Number(value) };
 
-function createPglite(opts: PgliteOptions): Promise<PGlite> {
+/** A PGlite with this project's extensions, settings and row parsers (also used by pglite-worker.ts). */
+export function createPglite(opts: PgliteOptions): Promise<PGlite> {
   return PGlite.create({
     dataDir: opts.dataDir,
     loadDataDir: opts.loadDataDir,

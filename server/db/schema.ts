@@ -1,4 +1,10 @@
 import { ACCOUNTS_MIGRATION } from '../accounts/schema.js';
+import { ACCOUNTS_EXTRAS_MIGRATION } from '../accounts/schema-extras.js';
+import { CHAT_MIGRATION } from '../chat/schema.js';
+import { BILLING_MIGRATION } from '../billing/schema.js';
+import { SIGNIN_MIGRATION } from '../accounts/schema-signin.js';
+import { EMBEDDINGS_MIGRATION } from '../embeddings/schema.js';
+import { SOURCES_MIGRATION } from '../indexing/sources/schema.js';
 import type { Migration } from './migrate.js';
 
 /**
@@ -154,4 +160,10 @@ CREATE INDEX chunk_vectors_version ON chunk_vectors (version_id, model);
   },
   // Later migrations live beside the area that owns their tables.
   ACCOUNTS_MIGRATION,
+  CHAT_MIGRATION,
+  ACCOUNTS_EXTRAS_MIGRATION,
+  BILLING_MIGRATION,
+  SOURCES_MIGRATION,
+  SIGNIN_MIGRATION,
+  EMBEDDINGS_MIGRATION,
 ];

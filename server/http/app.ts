@@ -6,14 +6,23 @@ import Fastify, { type FastifyInstance } from 'fastify';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from '../config.js';
 import type { Engine } from '../engine-types.js';
+import type { Clock } from '../accounts/buckets.js';
 import { adminTokenCheck } from './admin.js';
+import authPlugin from './auth.js';
 import { installErrorHandling } from './errors.js';
 import localhostSafety from './localhost-safety.js';
 import { contextRoutes } from './routes-context.js';
 import { healthRoutes } from './routes-health.js';
 import { jobsRoutes } from './routes-jobs.js';
+import { refreshRoutes } from './routes-refresh.js';
 import { libsRoutes } from './routes-libs.js';
+import { flagsRoutes } from './routes-flags.js';
+import { accountRoutes } from './routes-account.js';
+import { billingRoutes } from './routes-billing.js';
+import { deviceRoutes } from './routes-device.js';
+import { signinRoutes } from './routes-signin.js';
 import mcpRoutes from '../mcp/http.js';
+import chatRoutes from '../chat/routes.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -29,6 +38,8 @@ export interface BuildAppOptions {
   /** Address the server will bind to; defaults to `config.host`. */
   boundHost?: string;
   logger?: boolean;
+  /** Time source for rate-limit windows and quotas (tests); default Date.now. */
+  clock?: Clock;
 }
 
 // The largest legitimate body is an AddSourceBody (a few KB at most); 64 KiB leaves room.
@@ -37,9 +48,13 @@ const BODY_LIMIT = 64 * 1024;
 /** Creates the Fastify app with all routes and the localhost safety checks. */
 export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = opts;
+  // Behind a load balancer, request.ip (anonymous rate limits) comes from X-Forwarded-For. The
+  // cast: Fastify's overloads cannot pick a server type from a union-typed trustProxy.
+  const trustProxy = config.accounts?.trustProxy ?? false;
   const app = Fastify({
     logger: opts.logger ? { level: config.logLevel } : false,
     bodyLimit: BODY_LIMIT,
+    trustProxy: trustProxy as boolean,
   });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -49,12 +64,43 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   await app.register(localhostSafety, {
     boundHost: opts.boundHost ?? config.host,
     allowedHosts: config.allowedHosts,
-    allowedOrigins: config.allowedOrigins,
+    // Our own public origin: the sign-in and device pages post their forms back to it.
+    allowedOrigins: [...config.allowedOrigins, new URL(config.signin.publicUrl).origin],
+  });
+  await app.register(authPlugin, {
+    accounts: config.accounts,
+    isLocalAdmin: adminTokenCheck(opts.adminToken),
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   await app.register(healthRoutes);
-  await app.register(libsRoutes, { prefix: '/api/v1', isAdmin: adminTokenCheck(opts.adminToken) });
+  await app.register(libsRoutes, {
+    prefix: '/api/v1',
+    isAdmin: adminTokenCheck(opts.adminToken),
+    ...(config.accounts ? { accounts: config.accounts } : {}),
+  });
+  await app.register(flagsRoutes, { prefix: '/api/v1' });
   await app.register(contextRoutes, { prefix: '/api/v1' });
   await app.register(jobsRoutes, { prefix: '/api/v1' });
+  await app.register(refreshRoutes, {
+    prefix: '/api/v1',
+    isAdmin: adminTokenCheck(opts.adminToken),
+  });
+  const defaultPlan = config.accounts?.defaultPlan ?? 'free';
+  await app.register(signinRoutes, { signin: config.signin, defaultPlan });
+  await app.register(deviceRoutes, { signin: config.signin });
+  if (config.billing) {
+    await app.register(billingRoutes, {
+      prefix: '/api/v1',
+      signin: config.signin,
+      billing: config.billing,
+    });
+  }
   await app.register(mcpRoutes);
+  await app.register(accountRoutes, {
+    prefix: '/api/v1',
+    accounts: config.accounts,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
+  await app.register(chatRoutes, { prefix: '/api/v1', config: config.chat });
   return app;
 }

@@ -5,13 +5,21 @@ import { VERSION } from '../config.js';
 
 /** `GET /health`. */
 export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
-  app.get('/health', { schema: { response: { 200: HealthResponse } } }, async () => ({
-    status: 'ok' as const,
-    version: VERSION,
-    database: app.engine.db.dialect,
-    vector: app.engine.db.hasVector,
-    // Embedding providers are not wired yet; search is lexical.
-    embeddings: 'off',
-    libraries: (await app.engine.listLibraries()).length,
-  }));
+  app.get('/health', { schema: { response: { 200: HealthResponse } } }, async () => {
+    // A provider that is down makes this `unavailable`, never an error: queries answer lexically.
+    const embeddings = (await app.engine.embeddingsHealth?.()) ?? {
+      state: 'off',
+      search: 'lexical' as const,
+    };
+    return {
+      status: 'ok' as const,
+      version: VERSION,
+      database: app.engine.db.dialect,
+      vector: app.engine.db.hasVector,
+      embeddings: embeddings.state,
+      search: embeddings.search,
+      ...(embeddings.model ? { embeddingModel: embeddings.model } : {}),
+      libraries: (await app.engine.listLibraries()).length,
+    };
+  });
 };

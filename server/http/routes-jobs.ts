@@ -2,6 +2,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { Job } from '../../shared/api.js';
+import { jobVisible } from '../accounts/visibility.js';
 import { sendError } from './errors.js';
 
 /** `GET /jobs/:id`; register with prefix `/api/v1`. */
@@ -16,7 +17,13 @@ export const jobsRoutes: FastifyPluginAsyncZod = async (app) => {
     },
     async (request, reply) => {
       const job = await app.engine.getJob(request.params.id);
-      if (!job) return sendError(reply, 404, 'job_not_found', `Job ${request.params.id} not found`);
+      // Another account's job answers like a missing one.
+      const hidden =
+        job &&
+        !request.trusted &&
+        !(await jobVisible(app.engine.db, job.id, request.account?.id ?? null));
+      if (!job || hidden)
+        return sendError(reply, 404, 'job_not_found', `Job ${request.params.id} not found`);
       return { job };
     },
   );

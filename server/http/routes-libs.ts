@@ -10,12 +10,17 @@ import {
   SearchResponse,
 } from '../../shared/api.js';
 import { parseLibraryId } from '../../shared/library-id.js';
+import type { AccountsConfig } from '../accounts/config.js';
+import { callContext } from './auth.js';
 import { forbid, sendError } from './errors.js';
+import { ownerForNewLibrary } from './ownership.js';
 import { isLocalSource } from '../indexing/source-spec.js';
 
 export interface LibsRoutesOptions {
   /** Whether the request carries the local admin token. */
   isAdmin: (request: FastifyRequest) => boolean;
+  /** Plans (private-library limits) when auth is on. */
+  accounts?: AccountsConfig;
 }
 
 const RemoveQuery = z.object({ libraryId: z.string().trim().min(1).max(300) });
@@ -27,14 +32,18 @@ export const libsRoutes: FastifyPluginAsyncZod<LibsRoutesOptions> = async (app, 
     { schema: { querystring: SearchQuery, response: { 200: SearchResponse } } },
     async (request) => {
       const { libraryName, query } = request.query;
-      return { results: await app.engine.resolve(libraryName, query, { client: 'rest' }) };
+      return {
+        results: await app.engine.resolve(libraryName, query, callContext(request, 'rest')),
+      };
     },
   );
 
   app.get(
     '/libs',
     { schema: { response: { 200: z.object({ libraries: z.array(LibrarySummary) }) } } },
-    async () => ({ libraries: await app.engine.listLibraries() }),
+    async (request) => ({
+      libraries: await app.engine.listLibraries(callContext(request, 'rest')),
+    }),
   );
 
   app.post(
@@ -57,7 +66,16 @@ export const libsRoutes: FastifyPluginAsyncZod<LibsRoutesOptions> = async (app, 
       if (body.libraryId !== undefined && !parseLibraryId(body.libraryId)) {
         return invalidId(reply, body.libraryId);
       }
-      const job = await app.engine.addSource({ ...body, trustedLocal });
+      const { public: wantsPublic, ...source } = body;
+      const decision = await ownerForNewLibrary(
+        app.engine.db,
+        opts.accounts,
+        request,
+        wantsPublic === true,
+      );
+      if (!decision.ok) return sendError(reply, decision.status, decision.error, decision.message);
+      const owner = decision.owner !== undefined ? { owner: decision.owner } : {};
+      const job = await app.engine.addSource({ ...source, trustedLocal, ...owner });
       return reply.code(202).send({ job });
     },
   );
@@ -68,7 +86,8 @@ export const libsRoutes: FastifyPluginAsyncZod<LibsRoutesOptions> = async (app, 
     '/libs',
     {
       onRequest: async (request, reply) => {
-        if (!opts.isAdmin(request)) {
+        // With auth on, an account may remove its own private libraries (the engine checks).
+        if (!opts.isAdmin(request) && !request.account) {
           return forbid(
             reply,
             'Removing a library needs the local admin token (use `twinmcp remove`)',
@@ -83,7 +102,11 @@ export const libsRoutes: FastifyPluginAsyncZod<LibsRoutesOptions> = async (app, 
     async (request, reply) => {
       const { libraryId } = request.query;
       if (!parseLibraryId(libraryId)) return invalidId(reply, libraryId);
-      if (!(await app.engine.removeLibrary(libraryId))) {
+      // Admin keys act as operators; other keys reach only their own libraries.
+      const ctx = request.account?.isAdmin
+        ? { client: 'rest' as const }
+        : callContext(request, 'rest');
+      if (!(await app.engine.removeLibrary(libraryId, ctx))) {
         return sendError(reply, 404, 'library_not_found', `Library ${libraryId} not found`);
       }
       return { removed: true as const };

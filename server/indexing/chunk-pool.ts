@@ -5,6 +5,7 @@
  */
 import { availableParallelism } from 'node:os';
 import { Worker } from 'node:worker_threads';
+import { workerEntry } from '../db/pglite-thread-entry.js';
 import { chunkPage, type ChunkOptions } from './chunk.js';
 import type { Chunk, SourcePage } from './types.js';
 
@@ -21,13 +22,10 @@ export class ChunkPool {
   private nextId = 0;
 
   private constructor(size: number) {
-    // Source runs (tsx) load the .ts worker; the build emits chunk-worker.js beside cli.js.
-    const ext = import.meta.url.endsWith('.ts') ? '.ts' : '.js';
-    const url = new URL(`./chunk-worker${ext}`, import.meta.url);
-    // From source (tests, eval) the worker needs tsx's loader too; the built .js loads natively.
-    const options = ext === '.ts' ? { execArgv: [...process.execArgv, '--import', 'tsx'] } : {};
+    // The build emits chunk-worker.js beside cli.js; source runs (tsx) boot the .ts file.
+    const url = workerEntry('chunk-worker', import.meta.url);
     for (let i = 0; i < size; i++) {
-      const worker = new Worker(url, options);
+      const worker = new Worker(url);
       worker.unref();
       worker.on('message', (msg: { id: number; chunks: Chunk[] }) => {
         const left = (this.load.get(worker) ?? 1) - 1;

@@ -17,6 +17,10 @@ import {
   type LibraryRecord,
   type PageToStore,
 } from './store.js';
+import { copyPages, pageText, reusableVersion } from './refresh-store.js';
+import { screenChunks } from './screen.js';
+import { storePageFlags, type FlaggedPage } from './screen-store.js';
+import { copyPageMeta } from './sources/web-previous.js';
 import type { Chunk, SourceEvent, SourcePage } from './types.js';
 
 export interface IndexRequest {
@@ -39,6 +43,17 @@ export interface IndexRequest {
   maxTokens?: number;
   /** Chunk on these worker threads; in-line when absent. */
   pool?: ChunkPool;
+  /**
+   * Incremental (refresh): pages whose text hash equals the serving version's are copied with
+   * their chunks in SQL instead of being parsed again (server/indexing/refresh-store.ts).
+   */
+  reuse?: boolean;
+  /**
+   * Runs once every page is stored and before promotion (embeddings, server/embeddings/): the
+   * staging version is complete but not served, so a throw here fails it with nothing half-done
+   * serving. `phase` reports progress under another phase name.
+   */
+  beforePromote?: (versionId: number, phase: (name: string) => void) => Promise<void>;
 }
 
 export interface IndexSummary extends JobProgress {
@@ -90,17 +105,57 @@ export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSumm
   const pageTitles: string[] = [];
   const codeSample: string[] = [];
   let codeChars = 0;
-  let mainPage: { rank: number; text: string } | undefined;
+  let mainPage: { rank: number; text: string; copiedPath?: string } | undefined;
+  const previous = req.reuse ? await reusableVersion(db, req.libraryId, req.version) : undefined;
+  if (previous) progress.reused = 0;
+  let copies: { path: string; url: string | null }[] = [];
+  const flushCopies = async () => {
+    const pages = copies;
+    copies = [];
+    if (!previous || pages.length === 0) return;
+    const copied = await db.transaction(async (tx) => {
+      const done = await copyPages(tx, previous.versionId, versionId, pages);
+      // Validators and screening flags travel with a reused page (sources/web-previous.ts).
+      await copyPageMeta(
+        tx,
+        previous.versionId,
+        versionId,
+        done.map((c) => c.path),
+      );
+      return done;
+    });
+    for (const c of copied) {
+      pageTitles.push(c.title);
+      const rank = mainPageRank(c.path);
+      if (!mainPage || rank < mainPage.rank) mainPage = { rank, text: '', copiedPath: c.path };
+      progress.pages += 1;
+      progress.reused = (progress.reused ?? 0) + 1;
+      progress.chunks += c.chunks;
+      progress.tokens += c.tokens;
+    }
+    report();
+  };
   let batch: PageToStore[] = [];
+  let flagged: FlaggedPage[] = [];
   const flush = async () => {
     const pages = batch;
+    const flags = flagged;
     batch = [];
-    if (pages.length) await db.transaction((tx) => storePages(tx, versionId, pages));
+    flagged = [];
+    if (pages.length) {
+      await db.transaction(async (tx) => {
+        await storePages(tx, versionId, pages);
+        await storePageFlags(tx, versionId, flags);
+      });
+    }
     report();
   };
 
   const chunkOpts = req.maxTokens ? { maxTokens: req.maxTokens } : undefined;
-  const accept = async (page: SourcePage, chunks: Chunk[]) => {
+  const accept = async (page: SourcePage, unscreened: Chunk[]) => {
+    // Text addressed to the model is neutralized before storage, for every source (screen.ts).
+    const { chunks, flags } = screenChunks(unscreened);
+    if (flags.length > 0) flagged.push({ path: page.path, url: page.url ?? null, flags });
     if (chunks.length === 0) {
       progress.skipped.push({ path: page.path, reason: 'no text to index' });
       return;
@@ -124,6 +179,8 @@ export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSumm
       title,
       contentHash: sha256(page.text),
       chunks,
+      etag: page.etag ?? null,
+      lastModified: page.lastModified ?? null,
     });
     progress.pages += 1;
     progress.chunks += chunks.length;
@@ -143,12 +200,36 @@ export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSumm
         progress.skipped.push({ path: event.path, reason: event.reason });
         continue;
       }
+      if (event.kind === 'unchanged') {
+        // HTTP 304 from a website re-crawl: copied like a page whose hash matches.
+        if (previous?.versionId === event.versionId && previous.hashes.has(event.path)) {
+          copies.push({ path: event.path, url: event.url ?? null });
+          if (copies.length >= BATCH_PAGES * 4) await flushCopies();
+        } else {
+          progress.skipped.push({
+            path: event.path,
+            reason: 'unchanged (HTTP 304) but the stored version it refers to is gone',
+          });
+        }
+        continue;
+      }
+      if (previous?.hashes.get(event.page.path) === sha256(event.page.text)) {
+        copies.push({ path: event.page.path, url: event.page.url ?? null });
+        if (copies.length >= BATCH_PAGES * 4) await flushCopies();
+        continue;
+      }
       inflight.push(chunked(event.page));
       if (inflight.length >= CHUNK_WINDOW) await accept(...(await inflight.shift()!));
     }
     while (inflight.length) await accept(...(await inflight.shift()!));
     await flush();
+    await flushCopies();
+    if (mainPage?.copiedPath) mainPage.text = await pageText(db, versionId, mainPage.copiedPath);
     if (progress.pages === 0) throw new Error('no documentation pages found in the source');
+    await req.beforePromote?.(versionId, (name) => {
+      progress.phase = name;
+      report();
+    });
     progress.phase = 'finalizing';
     report();
     const library: LibraryRecord = {

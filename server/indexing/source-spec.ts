@@ -10,6 +10,17 @@ import { parseLibraryId } from '../../shared/library-id.js';
 import { PermanentJobError } from '../jobs/runner.js';
 import { checkoutSource, openGitCheckout } from './sources/git.js';
 import { localFolderSource } from './sources/local.js';
+import { openNpmSource } from './sources/npm.js';
+import { isLocalNpmSource, isNpmSource, planNpm } from './sources/npm-spec.js';
+import type { Queryable } from '../db/db.js';
+import { fetchGuardFromEnv, gitPinArgs, type FetchGuard } from '../net/guard.js';
+import {
+  isWebUrl,
+  openWeb,
+  parseWebUrl,
+  webLibraryId,
+  type UrlSourceKind,
+} from './sources/web-spec.js';
 import type { SourceEvent } from './types.js';
 
 export interface SourceSpec {
@@ -19,15 +30,19 @@ export interface SourceSpec {
   version?: string;
   ref?: string;
   trustedLocal: boolean;
+  /** How to read an http(s) URL; guessed when absent (sources/web-spec.ts `isWebUrl`). */
+  kind?: UrlSourceKind;
 }
 
 export interface PlannedSource {
-  kind: 'local' | 'git';
-  /** Absolute folder for local, URL for git. */
+  kind: 'local' | 'git' | 'npm' | 'web';
+  /** Absolute folder for local, URL for git, `npm:<name>@<wanted>` or `npm:file:<path>` for npm. */
   location: string;
   libraryId: string;
   title?: string;
   version: string;
+  /** npm tarballs: the package's own name replaces the stand-in id once unpacked. */
+  idFromSource?: boolean;
 }
 
 function slug(s: string): string {
@@ -50,6 +65,7 @@ const SCP_LIKE = /^[\w.-]+@[\w.-]+:(?!\/\/)/;
  */
 export function isLocalSource(source: string): boolean {
   const s = source.trim();
+  if (isNpmSource(s)) return isLocalNpmSource(s);
   return !(NETWORK_URL.test(s) || SCP_LIKE.test(s));
 }
 
@@ -60,6 +76,8 @@ function isGitUrl(s: string): boolean {
 /** Validates a source spec and names its library; throws PermanentJobError with a clear message. */
 export function planSource(spec: SourceSpec): PlannedSource {
   const raw = spec.source.trim();
+  if (isNpmSource(raw)) return planNpmSource(spec, raw);
+  if (isWebUrl(raw, spec.kind)) return planWebSource(spec, raw);
   const isLocal = isLocalSource(raw);
   const otherScheme = /^[a-z][a-z0-9+.-]*:\/\//i.test(raw) && !/^(https|file):\/\//i.test(raw);
   if (otherScheme || (!isLocal && !/^https:\/\//i.test(raw))) {
@@ -108,7 +126,60 @@ export function planSource(spec: SourceSpec): PlannedSource {
   };
 }
 
+/** Website sources: the start URL, crawled within its folder (server/indexing/sources/web.ts). */
+function planWebSource(spec: SourceSpec, raw: string): PlannedSource {
+  let location: string;
+  try {
+    location = parseWebUrl(raw);
+  } catch (err) {
+    throw new PermanentJobError((err as Error).message);
+  }
+  let libraryId = webLibraryId(location);
+  let version = spec.version ?? '';
+  if (spec.libraryId) {
+    const parsed = parseLibraryId(spec.libraryId);
+    if (!parsed)
+      throw new PermanentJobError(`"${spec.libraryId}" is not a library id (/owner/name).`);
+    libraryId = parsed.libraryId;
+    if (parsed.version && !version) version = parsed.version;
+  }
+  return { kind: 'web', location, libraryId, ...(spec.name ? { title: spec.name } : {}), version };
+}
+
+/** `npm:` sources (server/indexing/sources/npm-spec.ts): registry packages, or local tarballs when trusted. */
+function planNpmSource(spec: SourceSpec, raw: string): PlannedSource {
+  if (isLocalNpmSource(raw) && !spec.trustedLocal) {
+    throw new PermanentJobError(
+      'Local npm tarballs and folders are accepted only from the local CLI or with the local admin token.',
+    );
+  }
+  let requestedId: string | undefined;
+  let version = spec.version ?? '';
+  if (spec.libraryId) {
+    const parsed = parseLibraryId(spec.libraryId);
+    if (!parsed)
+      throw new PermanentJobError(`"${spec.libraryId}" is not a library id (/owner/name).`);
+    requestedId = parsed.libraryId;
+    if (parsed.version && !version) version = parsed.version;
+  }
+  try {
+    const npm = planNpm(raw, requestedId);
+    return { kind: 'npm', ...npm, ...(spec.name ? { title: spec.name } : {}), version };
+  } catch (err) {
+    throw new PermanentJobError((err as Error).message);
+  }
+}
+
 export interface OpenedSource {
+  /** npm: the exact version unpacked and whether it is the `latest` dist-tag; the id it names. */
+  version?: string;
+  latest?: boolean;
+  libraryId?: string;
+  /**
+   * The events include `unchanged` pages (a website's 304s) that refer to the serving version:
+   * index with reuse on, so the pipeline copies them.
+   */
+  reuse?: boolean;
   events: AsyncIterable<SourceEvent>;
   title: string;
   description?: string;
@@ -123,8 +194,33 @@ function titleFromName(name: string): string {
 
 export async function openSource(
   plan: PlannedSource,
-  opts: { ref?: string; allowLocalGit: boolean },
+  opts: {
+    ref?: string;
+    allowLocalGit: boolean;
+    /** The SSRF rule for websites, git and npm; from the environment when absent (server/net). */
+    guard?: FetchGuard;
+    /** Lets a website re-crawl ask "changed since?" for the serving version's pages. */
+    db?: Queryable;
+  },
 ): Promise<OpenedSource> {
+  const guard = opts.guard ?? fetchGuardFromEnv();
+  if (plan.kind === 'web') {
+    const web = await openWeb(plan.location, {
+      guard,
+      libraryId: plan.libraryId,
+      version: plan.version,
+      ...(opts.db ? { db: opts.db } : {}),
+    });
+    return {
+      events: web.events,
+      reuse: web.conditional,
+      title: plan.title ?? titleFromName(plan.libraryId.split('/')[2] ?? web.title),
+      packageNames: [],
+      info: { kind: 'web', url: plan.location },
+      close: async () => {},
+    };
+  }
+  if (plan.kind === 'npm') return openNpmSource(plan, { allowLocal: opts.allowLocalGit });
   if (plan.kind === 'local') {
     return {
       events: localFolderSource(plan.location),
@@ -134,8 +230,13 @@ export async function openSource(
       close: async () => {},
     };
   }
+  // Hosted mode: resolved and checked here, and git is pinned to that address (server/net/guard.ts).
+  const extraConfig = await gitPinArgs(plan.location, guard).catch((err: Error) => {
+    throw new PermanentJobError(err.message);
+  });
   const checkout = await openGitCheckout(plan.location, {
     allowLocal: opts.allowLocalGit,
+    ...(extraConfig.length > 0 ? { extraConfig } : {}),
     ...(opts.ref ? { ref: opts.ref } : {}),
   });
   const m = checkout.metadata;
@@ -151,6 +252,8 @@ export async function openSource(
       url: checkout.url,
       commit: checkout.commit,
       ...(checkout.ref ? { ref: checkout.ref } : {}),
+      // Tags the repo config lists as older versions (the engine indexes them after this one).
+      ...(m.previousVersions.length ? { previousVersions: m.previousVersions } : {}),
     },
     close: () => checkout.cleanup(),
   };

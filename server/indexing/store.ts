@@ -66,6 +66,9 @@ export interface PageToStore {
   title: string;
   contentHash: string;
   chunks: Chunk[];
+  /** HTTP validators (website pages), for conditional re-fetches. */
+  etag?: string | null;
+  lastModified?: string | null;
 }
 
 const INLINE_CODE = /`([^`\n]+)`/g;
@@ -104,11 +107,13 @@ export async function storePages(
 ): Promise<number> {
   if (pages.length === 0) return 0;
   const pageRows = await tx.query<{ id: number; path: string }>(
-    `INSERT INTO pages (version_id, path, url, title, content_hash)
-     SELECT $1, x.path, x.url, x.title, x.content_hash
-       FROM jsonb_to_recordset($2::jsonb) AS x(path text, url text, title text, content_hash text)
+    `INSERT INTO pages (version_id, path, url, title, content_hash, etag, last_modified)
+     SELECT $1, x.path, x.url, x.title, x.content_hash, x.etag, x.last_modified
+       FROM jsonb_to_recordset($2::jsonb) AS x(path text, url text, title text, content_hash text,
+                                               etag text, last_modified text)
      ON CONFLICT (version_id, path) DO UPDATE SET url = EXCLUDED.url, title = EXCLUDED.title,
-       content_hash = EXCLUDED.content_hash
+       content_hash = EXCLUDED.content_hash, etag = EXCLUDED.etag,
+       last_modified = EXCLUDED.last_modified
      RETURNING id, path`,
     [
       versionId,
@@ -118,6 +123,8 @@ export async function storePages(
           url: p.url,
           title: p.title,
           content_hash: p.contentHash,
+          etag: p.etag ?? null,
+          last_modified: p.lastModified ?? null,
         })),
       ),
     ],

@@ -1,6 +1,12 @@
-/** What a source yields: a page to index, or a file it passed over and why. */
+/**
+ * What a source yields: a page to index, a file it passed over and why, or a page proven
+ * unchanged since the stored version `versionId` (a website's HTTP 304), which the pipeline copies
+ * from that version instead of parsing it again.
+ */
 export type SourceEvent =
-  { kind: 'page'; page: SourcePage } | { kind: 'skip'; path: string; reason: string };
+  | { kind: 'page'; page: SourcePage }
+  | { kind: 'skip'; path: string; reason: string }
+  | { kind: 'unchanged'; path: string; url?: string; versionId: number };
 
 export type PageFormat = 'markdown' | 'mdx' | 'html' | 'text' | 'rst';
 
@@ -12,6 +18,9 @@ export interface SourcePage {
   format: PageFormat;
   /** Decoded UTF-8 text of the page. */
   text: string;
+  /** HTTP validators of a fetched page, stored for conditional re-fetches. */
+  etag?: string;
+  lastModified?: string;
 }
 
 export interface CodeBlock {

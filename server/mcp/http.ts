@@ -7,6 +7,7 @@ import { StreamableHTTPServerTransport } from '@modelcontextprotocol/sdk/server/
 import { ErrorCode } from '@modelcontextprotocol/sdk/types.js';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { parseWorkspaceDeps, WORKSPACE_DEPS_HEADER } from '../../shared/mcp.js';
+import { callContext } from '../http/auth.js';
 import { connectMcpServer, createMcpServer } from './server.js';
 
 /** A tools/call request is a few hundred bytes; 1 MiB leaves room for batches and long ids. */
@@ -56,8 +57,10 @@ export default async function mcpRoutes(
   app.post('/mcp', { bodyLimit: MCP_BODY_LIMIT }, async (request, reply) => {
     const header = request.headers[WORKSPACE_DEPS_HEADER];
     const workspaceDeps = parseWorkspaceDeps(Array.isArray(header) ? header[0] : header);
+    const { owner } = callContext(request, 'mcp');
     const server = createMcpServer({
       engine: app.engine,
+      ...(owner !== undefined ? { owner } : {}),
       ...(workspaceDeps ? { workspaceDeps } : {}),
       ...(opts.timeoutMs !== undefined ? { timeoutMs: opts.timeoutMs } : {}),
     });

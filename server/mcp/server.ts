@@ -34,6 +34,8 @@ export interface McpServerDeps {
   workspaceDeps?: Record<string, string>;
   /** Per tool call; default 10 s. */
   timeoutMs?: number;
+  /** The caller's account (null = anonymous); absent = trusted, sees every library. */
+  owner?: string | null;
 }
 
 const READ_ONLY = { readOnlyHint: true, idempotentHint: true, openWorldHint: true } as const;
@@ -53,6 +55,7 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
     ctx: {
       client: deps.client ?? 'mcp',
       ...(deps.workspaceDeps ? { workspaceDeps: deps.workspaceDeps } : {}),
+      ...(deps.owner !== undefined ? { owner: deps.owner } : {}),
     },
     timeoutMs: deps.timeoutMs ?? DEFAULT_TOOL_TIMEOUT_MS,
   };
@@ -127,7 +130,7 @@ export function createMcpServer(deps: McpServerDeps): McpServer {
         {
           uri: uri.href,
           mimeType: 'application/json',
-          text: JSON.stringify({ libraries: await deps.engine.listLibraries() }, null, 2),
+          text: JSON.stringify({ libraries: await deps.engine.listLibraries(tc.ctx) }, null, 2),
         },
       ],
     }),

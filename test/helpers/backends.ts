@@ -1,5 +1,6 @@
 import type { Db } from '../../server/db/db.js';
 import { openPglite, pgliteTemplate } from '../../server/db/pglite.js';
+import { openPgliteThread } from '../../server/db/pglite-thread.js';
 import { openPostgres } from '../../server/db/postgres.js';
 import { sharedPostgresServer } from './pg-server.js';
 
@@ -38,10 +39,15 @@ export function selectedBackends(): BackendName[] {
 
 let template: Promise<Blob> | undefined;
 
-/** A fresh in-memory PGlite, loaded from a per-run template: ~1.5 s instead of ~3.5 s. */
+/**
+ * A fresh in-memory PGlite, loaded from a per-run template: ~1.5 s instead of ~3.5 s. With
+ * `TWINMCP_TEST_PGLITE=thread` it runs on a worker thread (server/db/pglite-thread.ts), as a
+ * file-backed store does in `serve`.
+ */
 export async function openTestPglite(): Promise<Db> {
   template ??= pgliteTemplate();
-  return openPglite({ loadDataDir: await template });
+  const opts = { loadDataDir: await template };
+  return process.env.TWINMCP_TEST_PGLITE === 'thread' ? openPgliteThread(opts) : openPglite(opts);
 }
 
 /** A fresh database on the shared test server; closing the Db drops the database. */

@@ -4,47 +4,15 @@
  * and the HTTP API's localhost defences.
  */
 import assert from 'node:assert/strict';
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT, requireCorpus } from '../helpers/corpus.js';
+import { CLI, ensureBuilt, runProcess, showRun, type RunResult } from '../helpers/built-cli.js';
+import { requireCorpus } from '../helpers/corpus.js';
 
-const CLI = join(REPO_ROOT, 'dist', 'server', 'cli.js');
 const HOOKS_QUESTION = 'run code before the route handler';
-
-/** Newest modification time under the folders the CLI bundle is built from. */
-function newestSourceMtime(): number {
-  let newest = 0;
-  const visit = (path: string): void => {
-    const info = statSync(path);
-    if (info.isDirectory()) {
-      for (const name of readdirSync(path)) visit(join(path, name));
-    } else if (/\.(ts|json)$/.test(path)) {
-      newest = Math.max(newest, info.mtimeMs);
-    }
-  };
-  for (const rel of ['server', 'shared', 'package.json']) visit(join(REPO_ROOT, rel));
-  return newest;
-}
-
-function ensureBuilt(): void {
-  if (existsSync(CLI) && statSync(CLI).mtimeMs >= newestSourceMtime()) return;
-  const build = spawnSync(process.execPath, ['scripts/build.mjs'], {
-    cwd: REPO_ROOT,
-    encoding: 'utf8',
-  });
-  assert.equal(build.status, 0, `build failed:\n${build.stdout}\n${build.stderr}`);
-  assert.ok(existsSync(CLI), `${CLI} missing after the build`);
-}
-
-interface RunResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
 
 describe('CLI end to end (dist/server/cli.js)', function () {
   let tmp: string;
@@ -54,28 +22,10 @@ describe('CLI end to end (dist/server/cli.js)', function () {
   let env: NodeJS.ProcessEnv;
 
   /** Runs the CLI to completion (killing it after `timeoutMs`). */
-  function run(args: string[], timeoutMs = 60_000): Promise<RunResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(process.execPath, [CLI, ...args], {
-        cwd: tmp,
-        env,
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-      const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-      child.once('error', reject);
-      child.once('close', (code, signal) => {
-        clearTimeout(timer);
-        resolve({ code, signal, stdout, stderr });
-      });
-    });
-  }
+  const run = (args: string[], timeoutMs = 60_000): Promise<RunResult> =>
+    runProcess(process.execPath, [CLI, ...args], { cwd: tmp, env, timeoutMs });
 
-  const show = (r: RunResult) =>
-    `exit ${r.code}${r.signal ? ` (${r.signal})` : ''}\n--- stdout\n${r.stdout.slice(0, 3000)}\n--- stderr\n${r.stderr.slice(0, 3000)}`;
+  const show = showRun;
 
   before(function () {
     this.timeout(120_000);

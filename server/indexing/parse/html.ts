@@ -5,6 +5,7 @@ import { toText } from 'hast-util-to-text';
 import type { Root } from 'mdast';
 import rehypeParse from 'rehype-parse';
 import { unified } from 'unified';
+import { dropHiddenElements } from '../screen-html.js';
 import { tidy, type LooseNode, type ParsedPage } from './mdast-tools.js';
 
 // Most specific first: MkDocs Material, then generic `main`, then Sphinx themes.
@@ -68,6 +69,8 @@ export function htmlFragmentToMdast(html: string): LooseNode[] {
 
 function hastToMdast(tree: HastRoot): Root {
   removeJunk(tree);
+  // Before text extraction: hidden text is for models only (see screen-html.ts).
+  dropHiddenElements(tree);
   prepare(tree, []);
   const result = toMdast(tree, { handlers: HEADING_HANDLERS });
   const root: Root = result.type === 'root' ? result : { type: 'root', children: [] };

@@ -22,6 +22,11 @@ export interface GitAccessOptions {
   allowLocal: boolean;
   /** Time limit per git command in ms. Default {@link DEFAULT_GIT_TIMEOUT_MS}. */
   timeoutMs?: number;
+  /**
+   * Extra `-c name=value` arguments for every git command: the SSRF pin from
+   * server/net/guard.ts `gitPinArgs` (`http.curloptResolve`, no redirects).
+   */
+  extraConfig?: string[];
 }
 
 /** Options of {@link openGitCheckout} and {@link gitSource}. */
@@ -207,6 +212,7 @@ interface RunGitOptions {
   cwd?: string;
   allowFile: boolean;
   timeoutMs: number;
+  extraConfig?: string[];
 }
 
 function failureDetail(err: unknown): string {
@@ -229,15 +235,19 @@ function failureDetail(err: unknown): string {
 
 async function runGit(args: string[], opts: RunGitOptions): Promise<string> {
   try {
-    const { stdout } = await execFileAsync('git', [...gitConfigArgs(opts.allowFile), ...args], {
-      ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
-      env: gitEnv(opts.allowFile),
-      timeout: opts.timeoutMs,
-      killSignal: 'SIGKILL',
-      maxBuffer: 64 * 1024 * 1024,
-      windowsHide: true,
-      encoding: 'utf8',
-    });
+    const { stdout } = await execFileAsync(
+      'git',
+      [...gitConfigArgs(opts.allowFile), ...(opts.extraConfig ?? []), ...args],
+      {
+        ...(opts.cwd !== undefined ? { cwd: opts.cwd } : {}),
+        env: gitEnv(opts.allowFile),
+        timeout: opts.timeoutMs,
+        killSignal: 'SIGKILL',
+        maxBuffer: 64 * 1024 * 1024,
+        windowsHide: true,
+        encoding: 'utf8',
+      },
+    );
     return stdout;
   } catch (err) {
     const command = args.find((a) => !a.startsWith('-')) ?? 'command';
@@ -364,6 +374,7 @@ export async function openGitCheckout(url: string, opts: GitSourceOptions): Prom
   const run = {
     allowFile: parsed.kind === 'file',
     timeoutMs: opts.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS,
+    ...(opts.extraConfig ? { extraConfig: opts.extraConfig } : {}),
   };
   const tempDir = await mkdtemp(join(opts.workDir ?? tmpdir(), 'twinmcp-git-'));
   let cleaned = false;
@@ -473,6 +484,7 @@ export async function listGitTags(url: string, opts: GitAccessOptions): Promise<
   const out = await runGit(['ls-remote', '--tags', '--', parsed.url], {
     allowFile: parsed.kind === 'file',
     timeoutMs: opts.timeoutMs ?? DEFAULT_GIT_TIMEOUT_MS,
+    ...(opts.extraConfig ? { extraConfig: opts.extraConfig } : {}),
   });
   const tags = new Map<string, string>();
   const peeled = new Map<string, string>();
