@@ -20,6 +20,7 @@ import { MIGRATIONS } from '../../server/db/schema.js';
 import { createEngine, type TwinEngine } from '../../server/engine.js';
 import { buildApp } from '../../server/http/app.js';
 import { openTestPglite } from '../helpers/backends.js';
+import { CLI, ensureBuilt } from '../helpers/built-cli.js';
 import { REPO_ROOT } from '../helpers/corpus.js';
 import { authEnv, indexAs, writeDocs } from './accounts-helpers.js';
 
@@ -34,6 +35,7 @@ describe('twinmcp mcp --remote (stdio forwarding to a hosted server)', function 
   let accountId: string;
 
   before(async () => {
+    ensureBuilt();
     tmp = mkdtempSync(join(tmpdir(), 'twinmcp-mcp-remote-'));
     db = await openTestPglite();
     await migrate(db, MIGRATIONS);
@@ -64,7 +66,7 @@ describe('twinmcp mcp --remote (stdio forwarding to a hosted server)', function 
     if (apiKey !== undefined) env.TWINMCP_API_KEY = apiKey;
     const transport = new StdioClientTransport({
       command: process.execPath,
-      args: ['--import', 'tsx', join(REPO_ROOT, 'server', 'cli.ts'), 'mcp', '--remote', base],
+      args: [CLI, 'mcp', '--remote', base],
       cwd: REPO_ROOT,
       env,
       stderr: 'pipe',

@@ -26,6 +26,7 @@ import { clampOutput, MAX_OUTPUT_TOKENS } from '../../server/mcp/tools.js';
 import { countTokens } from '../../server/indexing/tokens.js';
 import { SNIPPET_SEPARATOR } from '../../server/search/format.js';
 import { openTestPglite } from '../helpers/backends.js';
+import { CLI, ensureBuilt } from '../helpers/built-cli.js';
 import { REPO_ROOT } from '../helpers/corpus.js';
 
 const LIBRARY_ID = '/acme/widgetkit';
@@ -424,6 +425,7 @@ describe('MCP server', function () {
     let dataDir: string;
 
     before(async function () {
+      ensureBuilt();
       dataDir = join(tmp, 'cli-data');
       const out: string[] = [];
       const code = await main(
@@ -441,7 +443,7 @@ describe('MCP server', function () {
     it('lists the tools and answers query-docs', async () => {
       const transport = new StdioClientTransport({
         command: process.execPath,
-        args: ['--import', 'tsx', join(REPO_ROOT, 'server', 'cli.ts'), 'mcp'],
+        args: [CLI, 'mcp'],
         cwd: REPO_ROOT,
         env: {
           ...(process.env as Record<string, string>),

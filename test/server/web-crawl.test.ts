@@ -319,7 +319,12 @@ describeBackends('website sources (corpus HTML sites over loopback HTTP)', ({ db
     // 164 HTML files: 71 redirect stubs (canonical to the real page), 404.html and 3 theme
     // templates nothing links to; the other 89 content pages are all indexed.
     assert.ok(done.progress!.pages >= 89, JSON.stringify(done.progress));
-    assert.equal(site.requestsUnder('/requests/').length, 0);
+    // The slow page answers 3 s after the earlier crawl gave up on it, so its log entry can land
+    // after resetCounts(); every other /requests/ request would be this crawl leaving its scope.
+    assert.deepEqual(
+      site.requestsUnder('/requests/').filter((e) => e.path !== '/requests/slow.html'),
+      [],
+    );
     const chunks = await chunkTexts('/pydantic/pydantic');
     const paths = new Set(chunks.map((c) => c.path));
     for (const p of [
