@@ -14,6 +14,7 @@ import { openNpmSource } from './sources/npm.js';
 import { isLocalNpmSource, isNpmSource, planNpm } from './sources/npm-spec.js';
 import type { Queryable } from '../db/db.js';
 import { fetchGuardFromEnv, gitPinArgs, type FetchGuard } from '../net/guard.js';
+import { npmFetchOptions } from '../net/node-agent.js';
 import {
   isWebUrl,
   openWeb,
@@ -220,7 +221,14 @@ export async function openSource(
       close: async () => {},
     };
   }
-  if (plan.kind === 'npm') return openNpmSource(plan, { allowLocal: opts.allowLocalGit });
+  if (plan.kind === 'npm') {
+    // pacote fetches through the same address rule as websites and git (hosted mode: a guarded
+    // agent that checks and pins every connection, redirects included).
+    return openNpmSource(plan, {
+      allowLocal: opts.allowLocalGit,
+      pacoteOptions: npmFetchOptions(guard),
+    });
+  }
   if (plan.kind === 'local') {
     return {
       events: localFolderSource(plan.location),

@@ -235,6 +235,25 @@ describe('SSRF: the guard in deny mode', () => {
     }
   });
 
+  it('an npm: source is refused through openSource when its registry resolves to a private address', async () => {
+    const registry = await countingServer((): Reply => ({ status: 404 }));
+    const saved = process.env.npm_config_registry;
+    process.env.npm_config_registry = `http://registry.test:${registry.port}/`;
+    try {
+      const guard = guardWith(fakeResolver({ 'registry.test': ['127.0.0.1'] }), []);
+      const plan = planSource({ source: 'npm:tiny-pkg', trustedLocal: false });
+      await assert.rejects(
+        openSource(plan, { allowLocalGit: false, guard }),
+        /Refused to fetch registry\.test|private|loopback/i,
+      );
+      assert.equal(registry.connections(), 0);
+    } finally {
+      if (saved === undefined) delete process.env.npm_config_registry;
+      else process.env.npm_config_registry = saved;
+      await new Promise<void>((resolve) => registry.server.close(() => resolve()));
+    }
+  });
+
   it('git: pinned to the checked address with curloptResolve; refused targets never reach git', async () => {
     const resolver = fakeResolver({
       'git.example.test': ['93.184.216.34'],
