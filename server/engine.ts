@@ -72,6 +72,8 @@ export class TwinEngine implements Engine {
     this.embeddings = EmbeddingService.create(db, opts.config.embeddings, log);
     const run = (job: JobRow, ctx: JobContext) => this.runIndexJob(job, ctx);
     this.runner = new JobRunner(db, { index: run, refresh: run }, { log });
+    // Started now: each worker loads the o200k tables (~1 s) before its first page.
+    if (opts.worker !== false) this.pool = ChunkPool.create();
   }
 
   async resolve(

@@ -3,7 +3,7 @@ import type { Heading, RootContent } from 'mdast';
 import { blockPieces, splitText, type Piece } from './parse/blocks.js';
 import { plainText } from './parse/mdast-tools.js';
 import { parsePage } from './parse/page.js';
-import { countTokens } from './tokens.js';
+import { countJoined, countTokens } from './tokens.js';
 import type { Chunk, SourcePage } from './types.js';
 
 /** Target upper bound of a chunk, in o200k tokens. */
@@ -101,7 +101,7 @@ function chunkTree(
         anchor: section.anchor,
         text,
         code: group.flatMap((p) => p.code),
-        tokens: countTokens(text),
+        tokens: countJoined(group),
         ordinal: chunks.length,
       });
     }

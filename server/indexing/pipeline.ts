@@ -113,6 +113,7 @@ export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSumm
     const pages = copies;
     copies = [];
     if (!previous || pages.length === 0) return;
+    await settleStore();
     const copied = await db.transaction(async (tx) => {
       const done = await copyPages(tx, previous.versionId, versionId, pages);
       // Validators and screening flags travel with a reused page (sources/web-previous.ts).
@@ -137,16 +138,28 @@ export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSumm
   };
   let batch: PageToStore[] = [];
   let flagged: FlaggedPage[] = [];
+  // The batch being stored while the next one is chunked (one transaction at a time: the
+  // database serialises them anyway, and two batches bound the chunks held in memory).
+  let storing: Promise<void> | undefined;
+  // Waits for the batch in flight; rethrows its failure, which fails the job.
+  const settleStore = async () => {
+    const pending = storing;
+    storing = undefined;
+    await pending;
+  };
   const flush = async () => {
     const pages = batch;
     const flags = flagged;
     batch = [];
     flagged = [];
+    await settleStore();
     if (pages.length) {
-      await db.transaction(async (tx) => {
+      storing = db.transaction(async (tx) => {
         await storePages(tx, versionId, pages);
         await storePageFlags(tx, versionId, flags);
       });
+      // Observed by the next settleStore; until then a failure must not count as unhandled.
+      storing.catch(() => {});
     }
     report();
   };
@@ -223,6 +236,7 @@ export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSumm
     }
     while (inflight.length) await accept(...(await inflight.shift()!));
     await flush();
+    await settleStore();
     await flushCopies();
     if (mainPage?.copiedPath) mainPage.text = await pageText(db, versionId, mainPage.copiedPath);
     if (progress.pages === 0) throw new Error('no documentation pages found in the source');
@@ -248,6 +262,8 @@ export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSumm
     report();
     return { ...progress, versionId, snippets: stats.snippets };
   } catch (err) {
+    // No batch may still be writing into the version being failed.
+    await storing?.catch(() => {});
     await failVersion(db, versionId, err instanceof Error ? err.message : String(err)).catch(
       () => {},
     );

@@ -14,6 +14,63 @@ export function countTokens(text: string): number {
   return total;
 }
 
+const PARAGRAPH_BREAK = '\n\n';
+const BREAK_TOKENS = countO200k(PARAGRAPH_BREAK);
+// o200k's pre-tokenizer glues the line breaks after a punctuation run to it (` ?[^\s\p{L}\p{N}]+
+// [\r\n/]*`), so a join after `.` or a closing fence is not two separate counts. Only ASCII runs
+// are handled: a combining mark (emoji variation selectors) makes a run part of a word instead.
+const TRAILING_PUNCT = / ?[!-/:-@[-`{-~]+$/;
+const ENDS_IN_WORD = /[\p{L}\p{N}]$/u;
+
+/**
+ * o200k tokens of `parts.join('\n\n')` from each part's own count: the pre-tokenizer never
+ * merges across a paragraph break except at its edges, so only the junctions are counted again.
+ * Exact; a junction it cannot reason about (a part ending in whitespace, marks or a long
+ * unbroken run, a next part starting with a line break or `/`) falls back to counting the text.
+ */
+export function countJoined(parts: ReadonlyArray<{ text: string; tokens: number }>): number {
+  let total = 0;
+  for (let i = 0; i < parts.length; i++) {
+    const part = parts[i]!;
+    total += part.tokens;
+    const next = parts[i + 1];
+    if (!next) break;
+    const junction = junctionTokens(part.text, next.text);
+    if (junction === undefined) return countTokens(parts.map((p) => p.text).join(PARAGRAPH_BREAK));
+    total += junction;
+  }
+  return total;
+}
+
+function junctionTokens(before: string, after: string): number | undefined {
+  const head = after.charCodeAt(0);
+  // A line break would join the break's whitespace run; a long run would be windowed here.
+  if (!after || head === 10 || head === 13 || edgeRun(before, true) || edgeRun(after, false)) {
+    return undefined;
+  }
+  if (ENDS_IN_WORD.test(before)) return BREAK_TOKENS;
+  const punct = TRAILING_PUNCT.exec(before)?.[0];
+  // `[\r\n/]*` would also take a leading slash of the next part, and a run holding a slash may
+  // have begun on the line above (`.\n///` is one pre-token).
+  if (!punct || head === 47 || punct.includes('/')) return undefined;
+  // The run must be the whole last pre-token: what precedes it must end a word or be a line break.
+  const rest = before.slice(0, before.length - punct.length);
+  if (rest && !/[\p{L}\p{N}\n]$/u.test(rest)) return undefined;
+  if (punct.startsWith(' ') && /\s$/.test(rest)) return undefined;
+  return countO200k(punct + PARAGRAPH_BREAK) - countO200k(punct);
+}
+
+/** True when the run of non-whitespace at the end (or start) of `text` could be windowed. */
+function edgeRun(text: string, atEnd: boolean): boolean {
+  let run = 0;
+  for (let k = 0; k < text.length && run <= WINDOW; k++) {
+    const c = text.charCodeAt(atEnd ? text.length - 1 - k : k);
+    if (c === 32 || c === 10 || c === 9 || c === 13) return run === 0 && atEnd;
+    run++;
+  }
+  return run > WINDOW || (atEnd && run === 0);
+}
+
 /** `text` cut to at most `maxTokens` o200k tokens (whole tokens; may end mid-word). */
 export function truncateToTokens(text: string, maxTokens: number): string {
   if (maxTokens <= 0) return '';

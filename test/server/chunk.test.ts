@@ -5,7 +5,7 @@ import {
   chunkPage,
   type ChunkOptions,
 } from '../../server/indexing/chunk.js';
-import { countTokens, truncateToTokens } from '../../server/indexing/tokens.js';
+import { countJoined, countTokens, truncateToTokens } from '../../server/indexing/tokens.js';
 import type { Chunk, PageFormat } from '../../server/indexing/types.js';
 
 function chunk(text: string, format: PageFormat = 'markdown', opts?: ChunkOptions): Chunk[] {
@@ -45,6 +45,37 @@ describe('tokens', () => {
     assert.ok(text.startsWith(cut));
     assert.ok(countTokens(cut) <= 50);
     assert.equal(truncateToTokens('short', 50), 'short');
+  });
+
+  it('counts pieces joined by blank lines exactly from their own counts', () => {
+    // Junctions o200k's pre-tokenizer treats differently: punctuation runs take the line
+    // breaks after them (and slashes), marks join words, whitespace edges merge.
+    const parts = [
+      'Plain words',
+      'Ends with a period.',
+      '```js\nconst a = 1;\n```',
+      '**Bold**',
+      'Line one.\n///',
+      '/// slash first',
+      '/path/to/file',
+      'Done ✨️',
+      'Note: see (this)',
+      '- item',
+      '  indented start',
+      'trailing space ',
+      '\nleading newline',
+      'x'.repeat(300),
+      `${'y'.repeat(300)} tail`,
+      'ends ?!',
+      '42',
+    ];
+    for (const a of parts) {
+      for (const b of parts) {
+        const pieces = [a, b, a].map((text) => ({ text, tokens: countTokens(text) }));
+        const joined = `${a}\n\n${b}\n\n${a}`;
+        assert.equal(countJoined(pieces), countTokens(joined), JSON.stringify([a, b]));
+      }
+    }
   });
 
   it('counts a long run without whitespace quickly', () => {

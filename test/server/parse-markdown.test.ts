@@ -108,6 +108,42 @@ describe('markdown parsing', () => {
     assert.ok(!text.includes('&#x'), text);
   });
 
+  it('keeps the source of blocks cleaning left alone and serializes the others', () => {
+    const text = [
+      '# Page',
+      '',
+      'Some *emphasis* and a literal [bracket] here.',
+      '',
+      'Called a _reducer._',
+      '',
+      '* one\n* two',
+      '',
+      'See [the guide](./guide.md) for more.',
+      '',
+      '| a   | b   |\n| --- | --- |\n| 1   | 2   |',
+      '',
+      '  ```js\n  const x = 1;\n  ```',
+      '',
+      '~~~py\nprint(1)\n~~~',
+    ].join('\n');
+    const [c] = chunk(text);
+    assert.ok(c);
+    // Untouched: the author's formatting, unescaped.
+    assert.ok(c.text.includes('Some *emphasis* and a literal [bracket] here.'), c.text);
+    assert.ok(c.text.includes('* one\n* two'), c.text);
+    assert.ok(c.text.includes('~~~py\nprint(1)\n~~~'), c.text);
+    // Rewritten (link unwrapped), `_` emphasis (PostgreSQL reads `_reducer._` as one word),
+    // padded table and indented fence: serialized as before.
+    assert.ok(c.text.includes('Called a *reducer.*'), c.text);
+    assert.ok(c.text.includes('See the guide for more.'), c.text);
+    assert.ok(c.text.includes('| 1 | 2 |'), c.text);
+    assert.ok(c.text.includes('```js\nconst x = 1;\n```'), c.text);
+    assert.deepEqual(c.code, [
+      { lang: 'js', code: 'const x = 1;' },
+      { lang: 'py', code: 'print(1)' },
+    ]);
+  });
+
   it('uses react.dev {/*id*/} and VitePress {#id} heading anchors', () => {
     const md =
       '# Page\n\n## Reference {/*reference*/}\n\nText.\n\n## Usage {#custom-usage}\n\nMore.\n\n```jsx\n{/* kept in code */}\n```';

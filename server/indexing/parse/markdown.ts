@@ -6,7 +6,13 @@ import remarkParse from 'remark-parse';
 import { unified } from 'unified';
 import { parse as parseYaml } from 'yaml';
 import { htmlFragmentToMdast } from './html.js';
-import { tidy, type LooseNode, type ParsedPage } from './mdast-tools.js';
+import {
+  markEdited,
+  rememberSources,
+  tidy,
+  type LooseNode,
+  type ParsedPage,
+} from './mdast-tools.js';
 
 const markdownParser = unified()
   .use(remarkParse)
@@ -40,6 +46,7 @@ export function parseMarkdown(text: string, opts: { mdx: boolean }): ParsedPage 
   const title = frontMatterTitle(root);
   cleanChildren(root, 0);
   tidy(root);
+  rememberSources(tree, source);
   return { tree, title };
 }
 
@@ -61,7 +68,18 @@ function frontMatterTitle(root: LooseNode): string | undefined {
 function cleanChildren(parent: LooseNode, depth: number): void {
   if (!parent.children) return;
   const out: LooseNode[] = [];
-  for (const child of parent.children) out.push(...cleanNode(child, parent, depth));
+  let changed = false;
+  for (const child of parent.children) {
+    const kept = cleanNode(child, parent, depth);
+    if (kept.length !== 1 || kept[0] !== child) {
+      changed = true;
+      // Replacements may come from another parse (reduceHtmlBlock): their positions are not
+      // offsets into this source.
+      for (const n of kept) markEdited(n);
+    }
+    out.push(...kept);
+  }
+  if (changed) markEdited(parent);
   parent.children = out;
   if (parent.type === 'heading') takeHeadingSuffix(parent);
 }
@@ -149,6 +167,7 @@ function takeHeadingSuffix(heading: LooseNode): void {
   const m = HEADING_ID_SUFFIX.exec(last.value);
   if (!m?.[1]) return;
   last.value = last.value.slice(0, m.index);
+  markEdited(last);
   setAnchor(heading, m[1]);
 }
 
