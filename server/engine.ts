@@ -22,7 +22,7 @@ import { enqueueRefresh, enqueueTagVersions, planRefresh } from './indexing/refr
 import { openSource, planSource } from './indexing/source-spec.js';
 import { enqueueJob, getJobRow, toJob, type JobRow } from './jobs/queue.js';
 import { JobRunner, PermanentJobError, type JobContext } from './jobs/runner.js';
-import { IndexCache } from './search/lexical-index.js';
+import { IndexCache } from './search/index-cache.js';
 import { DEFAULT_QUERY_OPTIONS, queryDocs } from './search/query.js';
 import { resolveLibrary } from './search/resolve.js';
 import { findServingVersion, workspaceVersion } from './search/versions.js';

@@ -9,6 +9,7 @@
  */
 import type { Queryable } from '../db/db.js';
 import { pageKind } from './page-kind.js';
+import { parseTsvector } from './tsvector.js';
 
 /** Field weights for tsvector classes: A title, B breadcrumb, C code identifiers, D body. */
 export interface FieldWeights {
@@ -331,97 +332,4 @@ function bisect(sorted: Int32Array, value: number): number {
     else hi = mid - 1;
   }
   return -1;
-}
-
-type WeightClass = keyof FieldWeights;
-
-/** Parses PostgreSQL's tsvector text form: `'app.get':3 'hook':1A,5 'it''s':2B`. */
-export function* parseTsvector(text: string): Generator<[string, WeightClass[], number[]]> {
-  let i = 0;
-  while (i < text.length) {
-    while (text[i] === ' ') i++;
-    if (text[i] !== "'") break;
-    i++;
-    let lexeme = '';
-    for (;;) {
-      const ch = text[i];
-      if (ch === undefined) return;
-      if (ch === "'") {
-        if (text[i + 1] === "'") {
-          lexeme += "'";
-          i += 2;
-          continue;
-        }
-        i++;
-        break;
-      }
-      if (ch === '\\') {
-        lexeme += text[i + 1] ?? '';
-        i += 2;
-        continue;
-      }
-      lexeme += ch;
-      i++;
-    }
-    const classes: WeightClass[] = [];
-    const positions: number[] = [];
-    if (text[i] === ':') {
-      i++;
-      while (i < text.length && text[i] !== ' ') {
-        let j = i;
-        while (j < text.length && text[j]! >= '0' && text[j]! <= '9') j++;
-        positions.push(Number(text.slice(i, j)));
-        const w = text[j];
-        if (w === 'A' || w === 'B' || w === 'C') {
-          classes.push(w);
-          j++;
-        } else classes.push('D');
-        i = text[j] === ',' ? j + 1 : j;
-      }
-    } else classes.push('D');
-    yield [lexeme, classes, positions];
-  }
-}
-
-/** Keeps recently used indexes under a bound on their total entries (~12 bytes each). */
-export class IndexCache {
-  private readonly entries = new Map<number, Promise<LexicalIndex>>();
-  private readonly sizes = new Map<number, number>();
-  constructor(private readonly maxEntries = 8_000_000) {}
-
-  get(versionId: number, load: () => Promise<LexicalIndex>): Promise<LexicalIndex> {
-    const hit = this.entries.get(versionId);
-    if (hit) {
-      this.entries.delete(versionId);
-      this.entries.set(versionId, hit);
-      return hit;
-    }
-    const pending = load().then(
-      (index) => {
-        this.sizes.set(versionId, index.size);
-        this.evict();
-        return index;
-      },
-      (err: unknown) => {
-        this.entries.delete(versionId);
-        throw err;
-      },
-    );
-    this.entries.set(versionId, pending);
-    return pending;
-  }
-
-  drop(versionId: number): void {
-    this.entries.delete(versionId);
-    this.sizes.delete(versionId);
-  }
-
-  private evict(): void {
-    let total = [...this.sizes.values()].reduce((a, b) => a + b, 0);
-    for (const id of this.entries.keys()) {
-      if (total <= this.maxEntries || this.entries.size <= 1) break;
-      total -= this.sizes.get(id) ?? 0;
-      this.drop(id);
-    }
-  }
 }

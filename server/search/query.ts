@@ -7,7 +7,8 @@ import { clampTokens, type ContextResponse, type Snippet } from '../../shared/ap
 import type { Queryable } from '../db/db.js';
 import { EngineError } from '../engine-types.js';
 import { formatSnippets, proseDescription } from './format.js';
-import { LexicalIndex, type IndexCache, type Scored } from './lexical-index.js';
+import type { IndexCache } from './index-cache.js';
+import { LexicalIndex, type Scored } from './lexical-index.js';
 import { asksAboutChanges } from './page-kind.js';
 import { withIdentifierParts } from './text.js';
 import { findServingVersion, type ServingVersion } from './versions.js';

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
-import { LexicalIndex, parseTsvector } from '../../server/search/lexical-index.js';
+import { LexicalIndex } from '../../server/search/lexical-index.js';
+import { parseTsvector } from '../../server/search/tsvector.js';
 import { asksAboutChanges, pageKind, PAGE_KIND } from '../../server/search/page-kind.js';
 
 describe('lexical index', () => {
