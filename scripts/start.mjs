@@ -27,7 +27,11 @@ if (!listed.stdout.includes('/fastify/fastify')) {
   if (added.status !== 0) process.exit(added.status ?? 1);
 }
 
-const server = spawn(process.execPath, [cli, 'serve'], { stdio: 'inherit' });
+// Request logs (info) would bury the demo's answer; TWINMCP_LOG_LEVEL still overrides.
+const server = spawn(process.execPath, [cli, 'serve'], {
+  stdio: 'inherit',
+  env: { TWINMCP_LOG_LEVEL: 'warn', ...process.env },
+});
 const stop = () => server.kill('SIGTERM');
 process.on('SIGINT', stop);
 process.on('SIGTERM', stop);
