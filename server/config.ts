@@ -5,6 +5,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { z } from 'zod';
+import { envProblems } from './env-schema.js';
 import pkg from '../package.json' with { type: 'json' };
 import { parseChatConfig, type ChatConfig } from './chat/config.js';
 import { parseEmbeddingsConfig, type EmbeddingsConfig } from './embeddings/config.js';
@@ -108,7 +109,7 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
+    const problems = envProblems(parsed.error);
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
   const e = parsed.data;

@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
+import { envProblems } from '../env-schema.js';
 
 /** A plan's limits; `null` means unlimited. */
 export interface PlanLimits {
@@ -113,7 +114,7 @@ export class AccountsConfigError extends Error {
 export function loadAccountsConfig(env: NodeJS.ProcessEnv): AccountsConfig {
   const parsed = EnvSchema.safeParse(env);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`);
+    const problems = envProblems(parsed.error);
     throw new AccountsConfigError(problems.join('; '));
   }
   const e = parsed.data;

@@ -5,6 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
+import { wholeNumber, optionalText, envProblems } from '../env-schema.js';
 
 export interface OidcConfig {
   issuer: string;
@@ -37,24 +38,9 @@ export interface SigninConfig {
   device: { ttlSeconds: number; intervalSeconds: number };
 }
 
-const optionalText = z
-  .string()
-  .trim()
-  .optional()
-  .transform((s) => (s ? s : undefined));
-
 const httpUrl = optionalText.refine((s) => s === undefined || /^https?:\/\/[^\s]+$/.test(s), {
   message: 'must be an http:// or https:// URL',
 });
-
-const wholeNumber = (fallback: string, min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, 'must be a whole number')
-    .default(fallback)
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, { message: `must be between ${min} and ${max}` });
 
 const SigninEnv = z.object({
   TWINMCP_PUBLIC_URL: httpUrl,
@@ -89,7 +75,7 @@ export function loadSigninConfig(
 ): { config?: SigninConfig; problems: string[] } {
   const parsed = SigninEnv.safeParse(env);
   if (!parsed.success) {
-    return { problems: parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`) };
+    return { problems: envProblems(parsed.error) };
   }
   const e = parsed.data;
   const problems: string[] = [];

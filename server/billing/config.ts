@@ -4,6 +4,7 @@
  * being able to hear about it.
  */
 import { z } from 'zod';
+import { optionalText, envProblems } from '../env-schema.js';
 
 export interface BillingConfig {
   secretKey: string;
@@ -17,12 +18,6 @@ export interface BillingConfig {
   /** API base for a Stripe-compatible server (tests, stripe-mock); unset = Stripe's own. */
   apiUrl?: string;
 }
-
-const optionalText = z
-  .string()
-  .trim()
-  .optional()
-  .transform((s) => (s ? s : undefined));
 
 const BillingEnv = z.object({
   STRIPE_SECRET_KEY: optionalText.refine((s) => s === undefined || /^(sk|rk)_\S+$/.test(s), {
@@ -69,7 +64,7 @@ export function loadBillingConfig(
 ): { config?: BillingConfig; problems: string[] } {
   const parsed = BillingEnv.safeParse(env);
   if (!parsed.success) {
-    return { problems: parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`) };
+    return { problems: envProblems(parsed.error) };
   }
   const e = parsed.data;
   if (!e.STRIPE_SECRET_KEY) return { problems: [] };

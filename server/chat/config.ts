@@ -3,6 +3,7 @@
  * that keep one question bounded. Parsed with the rest of the configuration in server/config.ts.
  */
 import { z } from 'zod';
+import { wholeNumber, optionalText, envProblems } from '../env-schema.js';
 
 export const CHAT_PROVIDERS = ['none', 'openai', 'anthropic', 'openai-compatible'] as const;
 export type ChatProviderName = (typeof CHAT_PROVIDERS)[number];
@@ -24,21 +25,6 @@ export interface ChatConfig {
   /** SDK retries of a failed request before the stream starts (429, 5xx, connection errors). */
   maxRetries: number;
 }
-
-const wholeNumber = (fallback: string, min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, 'must be a whole number')
-    .default(fallback)
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, { message: `must be between ${min} and ${max}` });
-
-const optionalText = z
-  .string()
-  .trim()
-  .optional()
-  .transform((s) => (s ? s : undefined));
 
 // Keyed by variable name so that an issue's path names the variable directly.
 const ChatEnv = z.object({
@@ -66,7 +52,7 @@ export function parseChatConfig(
 ): { config: ChatConfig } | { problems: string[] } {
   const parsed = ChatEnv.safeParse(env);
   if (!parsed.success) {
-    return { problems: parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`) };
+    return { problems: envProblems(parsed.error) };
   }
   const e = parsed.data;
   const problems: string[] = [];

@@ -4,6 +4,7 @@
  * opted into, never switched on because an OPENAI_API_KEY happens to be set for chat.
  */
 import { z } from 'zod';
+import { wholeNumber, decimalNumber as number, optionalText, envProblems } from '../env-schema.js';
 
 export const EMBEDDING_PROVIDERS = ['none', 'openai', 'openai-compatible'] as const;
 export type EmbeddingProviderName = (typeof EMBEDDING_PROVIDERS)[number];
@@ -71,30 +72,6 @@ export const DEFAULT_HYBRID: HybridConfig = {
   minSimilarity: 0.2,
 };
 
-const wholeNumber = (fallback: string, min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+$/, 'must be a whole number')
-    .default(fallback)
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, { message: `must be between ${min} and ${max}` });
-
-const number = (fallback: string, min: number, max: number) =>
-  z
-    .string()
-    .trim()
-    .regex(/^\d+(\.\d+)?$/, 'must be a number')
-    .default(fallback)
-    .transform(Number)
-    .refine((n) => n >= min && n <= max, { message: `must be between ${min} and ${max}` });
-
-const optionalText = z
-  .string()
-  .trim()
-  .optional()
-  .transform((s) => (s ? s : undefined));
-
 const url = optionalText.refine((s) => s === undefined || /^https?:\/\/\S+$/.test(s), {
   message: 'must be an http:// or https:// URL',
 });
@@ -144,7 +121,7 @@ export function parseEmbeddingsConfig(
 ): { config: EmbeddingsConfig } | { problems: string[] } {
   const parsed = EmbeddingsEnv.safeParse(env);
   if (!parsed.success) {
-    return { problems: parsed.error.issues.map((i) => `${String(i.path[0])}: ${i.message}`) };
+    return { problems: envProblems(parsed.error) };
   }
   const e = parsed.data;
   const provider = e.TWINMCP_EMBEDDINGS_PROVIDER;
