@@ -23,6 +23,9 @@ export interface HybridTrace {
   vectorMs?: number;
 }
 
+/** Candidates ordered by MMR; the rest keep their fused order. */
+const MMR_PICKS = 20;
+
 function candidate(chunkId: number, score: number): Scored {
   return { chunkId, score, coverage: 0, titleCoverage: 0 };
 }
@@ -83,7 +86,8 @@ export function convexFuse(
  * Maximal marginal relevance (Carbonell & Goldstein 1998): repeatedly picks the candidate with the
  * best lambda * relevance - (1 - lambda) * (highest similarity to one already picked). Scores
  * come back as relevance (share of the best), never rising down the list, so query.ts's relevance
- * floor and its stable re-sort keep this order.
+ * floor and its stable re-sort keep this order. After `limit` picks the rest follow in relevance
+ * order (capped at the last pick's score), so a large token budget still has candidates.
  */
 export function mmrOrder(
   candidates: Scored[],
@@ -92,7 +96,7 @@ export function mmrOrder(
   limit: number,
 ): Scored[] {
   const top = candidates[0]?.score ?? 0;
-  if (top <= 0 || lambda >= 1) return candidates.slice(0, limit);
+  if (top <= 0 || lambda >= 1) return candidates;
   const pool = candidates.map((c) => ({ c, rel: c.score / top, v: vectorOf(c.chunkId), sim: 0 }));
   const out: Scored[] = [];
   let ceiling = Infinity;
@@ -109,11 +113,15 @@ export function mmrOrder(
     const [picked] = pool.splice(bestAt, 1);
     ceiling = Math.min(ceiling, picked!.rel);
     out.push({ ...picked!.c, score: ceiling });
-    if (picked!.v) {
+    if (picked!.v && out.length < limit) {
       for (const p of pool) {
         if (p.v) p.sim = Math.max(p.sim, dot(p.v, picked!.v));
       }
     }
+  }
+  for (const p of pool.sort((a, b) => b.rel - a.rel)) {
+    ceiling = Math.min(ceiling, p.rel);
+    out.push({ ...p.c, score: ceiling });
   }
   return out;
 }
@@ -155,14 +163,14 @@ export function hybridFusion(
             return v ? dot(v, q) : undefined;
           })
         : rrfFuse(lexical, hits, cfg);
-    // MMR over the fused top 40 only: each pick compares with every one left (40 x 20 x 1,536
-    // multiply-adds, ~1.5 ms), and a 5k-token answer holds ~15 snippets.
+    // MMR over the fused top 40, picking the first 20 by it: each pick compares with every one
+    // left (20 x ~30 x 1,536 multiply-adds, ~1 ms), and a 5k-token answer holds ~15 snippets.
     const limit = Math.max(lexical.length, cfg.vectorCandidates);
     const ordered = mmrOrder(
       fused.slice(0, limit),
       (id) => index.vectorOf(id),
       cfg.mmrLambda,
-      limit,
+      MMR_PICKS,
     );
     trace.mode = 'hybrid';
     trace.vectorMs = performance.now() - t1;

@@ -60,6 +60,8 @@ export class LexicalIndex {
     private readonly kinds: Uint8Array,
     /** Per chunk: its page id (0 when unknown). */
     private readonly pages: Float64Array,
+    /** Per chunk: its o200k token count (-1 when unknown). */
+    private readonly tokens: Float64Array,
   ) {}
 
   get documentCount(): number {
@@ -67,7 +69,7 @@ export class LexicalIndex {
   }
 
   static build(
-    rows: { id: number; tsv: string; kind?: number; page?: number }[],
+    rows: { id: number; tsv: string; kind?: number; page?: number; tokens?: number }[],
     weights: FieldWeights = DEFAULT_FIELD_WEIGHTS,
   ) {
     const lists = new Map<
@@ -125,7 +127,20 @@ export class LexicalIndex {
       forward,
       Uint8Array.from(rows.map((r) => r.kind ?? 0)),
       Float64Array.from(rows.map((r) => Number(r.page ?? 0))),
+      Float64Array.from(rows.map((r) => Number(r.tokens ?? -1))),
     );
+  }
+
+  /**
+   * A chunk's page id and token count, known from loading, so query-docs can pack an answer
+   * before fetching any text and then fetch only the ~5-15 chunks it keeps (not all 40-80
+   * candidates). Undefined for a chunk this index does not hold or loaded without counts.
+   */
+  chunkInfo(chunkId: number): { page: number; tokens: number } | undefined {
+    const byId = (this.docByChunkId ??= new Map(this.chunkIds.map((id, i) => [id, i])));
+    const d = byId.get(chunkId);
+    if (d === undefined || this.tokens[d]! < 0) return undefined;
+    return { page: this.pages[d]!, tokens: this.tokens[d]! };
   }
 
   /**
@@ -173,8 +188,9 @@ export class LexicalIndex {
       path: string;
       title: string;
       page_id: number;
+      tokens: number;
     }>(
-      `SELECT c.id, c.tsv::text AS tsv, p.path, p.title, c.page_id
+      `SELECT c.id, c.tsv::text AS tsv, p.path, p.title, c.page_id, c.tokens
          FROM chunks c JOIN pages p ON p.id = c.page_id
         WHERE c.version_id = $1 ORDER BY c.id`,
       [versionId],
@@ -185,6 +201,7 @@ export class LexicalIndex {
         tsv: r.tsv,
         kind: pageKind(r.path, r.title),
         page: Number(r.page_id),
+        tokens: Number(r.tokens),
       })),
       weights,
     );

@@ -180,42 +180,60 @@ export async function queryDocs(
       `No documentation in ${version.libraryId}${version.version ? `/${version.version}` : ''} matches "${question}". Try other words for the same concept, or another library.`,
     );
   }
-  const rows = await db.query<ChunkRow>(
-    `SELECT c.id, c.title, c.breadcrumb, c.anchor, c.content, c.code, c.tokens, c.page_id, p.path, p.url
-       FROM chunks c JOIN pages p ON p.id = c.page_id
-      WHERE c.id = ANY($1::bigint[])`,
-    [scored.map((s) => s.chunkId)],
-  );
-  const byId = new Map(rows.map((r) => [Number(r.id), r]));
+  // Pack on what the index knows (page, tokens), then fetch the text of the kept chunks only.
+  const meta = new Map<number, { page: number; tokens: number }>();
+  const unknown: number[] = [];
+  for (const s of scored) {
+    const info = index.chunkInfo(s.chunkId);
+    if (info) meta.set(s.chunkId, info);
+    else unknown.push(s.chunkId);
+  }
+  if (unknown.length > 0) {
+    const extra = await db.query<{ id: number; page_id: number; tokens: number }>(
+      `SELECT id, page_id, tokens FROM chunks WHERE id = ANY($1::bigint[])`,
+      [unknown],
+    );
+    for (const r of extra)
+      meta.set(Number(r.id), { page: Number(r.page_id), tokens: Number(r.tokens) });
+  }
 
   // Diversity: each further snippet from an already chosen page counts for less, re-sorted greedily.
-  const pool = scored.filter((s) => byId.has(s.chunkId)).map((s) => ({ ...s, adjusted: s.score }));
-  const chosen: { row: ChunkRow; score: number }[] = [];
+  const pool = scored.filter((s) => meta.has(s.chunkId)).map((s) => ({ ...s, adjusted: s.score }));
+  const picked: { chunkId: number; score: number }[] = [];
   const perPage = new Map<number, number>();
   const top = pool[0]?.score ?? 0;
   let used = 0;
   while (pool.length > 0) {
     for (const p of pool) {
-      const pageId = Number(byId.get(p.chunkId)!.page_id);
-      p.adjusted = p.score * opts.samePagePenalty ** (perPage.get(pageId) ?? 0);
+      p.adjusted = p.score * opts.samePagePenalty ** (perPage.get(meta.get(p.chunkId)!.page) ?? 0);
     }
     pool.sort((a, b) => b.adjusted - a.adjusted);
     const next = pool.shift()!;
-    if (next.adjusted < top * opts.relevanceFloor && chosen.length > 0) break;
-    const row = byId.get(next.chunkId)!;
-    const cost = Number(row.tokens) + 30;
+    if (next.adjusted < top * opts.relevanceFloor && picked.length > 0) break;
+    const info = meta.get(next.chunkId)!;
+    const cost = info.tokens + 30;
     if (used + cost > budget) {
-      if (chosen.length === 0) {
-        chosen.push({ row, score: next.adjusted });
+      if (picked.length === 0) {
+        picked.push({ chunkId: next.chunkId, score: next.adjusted });
         used += cost;
       }
       continue;
     }
-    chosen.push({ row, score: next.adjusted });
+    picked.push({ chunkId: next.chunkId, score: next.adjusted });
     used += cost;
-    const pageId = Number(row.page_id);
-    perPage.set(pageId, (perPage.get(pageId) ?? 0) + 1);
+    perPage.set(info.page, (perPage.get(info.page) ?? 0) + 1);
   }
+  const rows = await db.query<ChunkRow>(
+    `SELECT c.id, c.title, c.breadcrumb, c.anchor, c.content, c.code, c.tokens, c.page_id, p.path, p.url
+       FROM chunks c JOIN pages p ON p.id = c.page_id
+      WHERE c.id = ANY($1::bigint[])`,
+    [picked.map((s) => s.chunkId)],
+  );
+  const byId = new Map(rows.map((r) => [Number(r.id), r]));
+  const chosen = picked.flatMap(({ chunkId, score }) => {
+    const row = byId.get(chunkId);
+    return row ? [{ row, score }] : [];
+  });
 
   const snippets: Snippet[] = chosen.map(({ row, score }) => ({
     title: row.title,

@@ -99,6 +99,29 @@ describe('hybrid fusion arithmetic', () => {
     );
   });
 
+  it('MMR picks only `limit` candidates; the rest follow by relevance, none dropped', () => {
+    const vectors: Record<number, Float32Array> = {
+      1: unit([1, 0, 0]),
+      2: unit([1, 0.01, 0]),
+      3: unit([0, 1, 0]),
+      4: unit([0, 0, 1]),
+    };
+    const ordered = mmrOrder(
+      [s(1, 1), s(2, 0.95), s(3, 0.8), s(4, 0.5)],
+      (id) => vectors[id],
+      0.7,
+      2,
+    );
+    // Picks: 1, then 3 (2 is a near-duplicate of 1); then 2 and 4 by relevance.
+    assert.deepEqual(
+      ordered.map((o) => o.chunkId),
+      [1, 3, 2, 4],
+    );
+    for (let i = 1; i < ordered.length; i++) {
+      assert.ok(ordered[i]!.score <= ordered[i - 1]!.score);
+    }
+  });
+
   it('the exact scan returns the true top k, best first', () => {
     const dims = 48;
     const n = 500;
