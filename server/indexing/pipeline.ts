@@ -22,6 +22,7 @@ import { screenChunks } from './screen.js';
 import { storePageFlags, type FlaggedPage } from './screen-store.js';
 import { copyPageMeta } from './sources/web-previous.js';
 import type { Chunk, SourceEvent, SourcePage } from './types.js';
+import type { Checkpoint } from '../jobs/checkpoint.js';
 
 export interface IndexRequest {
   libraryId: string;
@@ -54,6 +55,13 @@ export interface IndexRequest {
    * serving. `phase` reports progress under another phase name.
    */
   beforePromote?: (versionId: number, phase: (name: string) => void) => Promise<void>;
+  /**
+   * A staging version an earlier attempt of this job left (server/jobs/checkpoint.ts): indexed
+   * into again, its committed pages skipped (a resumed crawl does not even fetch them).
+   */
+  resume?: Checkpoint;
+  /** True for failures the job will retry or resume from: the staging version is then kept. */
+  keepStagingOnError?: (err: unknown) => boolean;
 }
 
 export interface IndexSummary extends JobProgress {
@@ -94,18 +102,28 @@ export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSumm
     trustScore: req.trustScore ?? 5,
   };
   await upsertLibrary(db, baseLibrary);
-  const versionId = await createStagingVersion(
-    db,
-    req.libraryId,
-    req.version,
-    req.sourceInfo,
-    req.jobId,
-  );
+  const resume =
+    req.resume?.libraryId === req.libraryId && req.resume.version === req.version
+      ? req.resume
+      : undefined;
+  const versionId =
+    resume?.versionId ??
+    (await createStagingVersion(db, req.libraryId, req.version, req.sourceInfo, req.jobId));
 
   const pageTitles: string[] = [];
   const codeSample: string[] = [];
   let codeChars = 0;
   let mainPage: { rank: number; text: string; copiedPath?: string } | undefined;
+  const committed = resume?.pages ?? new Map<string, { title: string }>();
+  for (const [path, c] of resume?.pages ?? []) {
+    pageTitles.push(c.title);
+    const rank = mainPageRank(path);
+    if (!mainPage || rank < mainPage.rank) mainPage = { rank, text: '', copiedPath: path };
+    progress.pages += 1;
+    progress.chunks += c.chunks;
+    progress.tokens += c.tokens;
+  }
+  if (resume) progress.resumed = resume.pages.size;
   const previous = req.reuse ? await reusableVersion(db, req.libraryId, req.version) : undefined;
   if (previous) progress.reused = 0;
   let copies: { path: string; url: string | null }[] = [];
@@ -194,6 +212,7 @@ export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSumm
       chunks,
       etag: page.etag ?? null,
       lastModified: page.lastModified ?? null,
+      ...(page.links ? { links: page.links } : {}),
     });
     progress.pages += 1;
     progress.chunks += chunks.length;
@@ -209,6 +228,12 @@ export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSumm
   try {
     for await (const event of req.source) {
       if (req.signal?.aborted) throw new Error('cancelled');
+      // Stored by an earlier attempt of this job (a resume): already done.
+      if (
+        event.kind !== 'skip' &&
+        committed.has(event.kind === 'page' ? event.page.path : event.path)
+      )
+        continue;
       if (event.kind === 'skip') {
         progress.skipped.push({ path: event.path, reason: event.reason });
         continue;
@@ -240,6 +265,7 @@ export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSumm
     await flushCopies();
     if (mainPage?.copiedPath) mainPage.text = await pageText(db, versionId, mainPage.copiedPath);
     if (progress.pages === 0) throw new Error('no documentation pages found in the source');
+    if (req.signal?.aborted) throw new Error('cancelled');
     await req.beforePromote?.(versionId, (name) => {
       progress.phase = name;
       report();
@@ -264,6 +290,8 @@ export async function indexLibrary(db: Db, req: IndexRequest): Promise<IndexSumm
   } catch (err) {
     // No batch may still be writing into the version being failed.
     await storing?.catch(() => {});
+    // Kept for the next attempt to resume from; the runner settles it when the job ends.
+    if (req.keepStagingOnError?.(err)) throw err;
     await failVersion(db, versionId, err instanceof Error ? err.message : String(err)).catch(
       () => {},
     );

@@ -202,6 +202,8 @@ export async function openSource(
     guard?: FetchGuard;
     /** Lets a website re-crawl ask "changed since?" for the serving version's pages. */
     db?: Queryable;
+    /** Pages a resumed job already stored: a website crawl does not fetch them again. */
+    committed?: Iterable<{ path: string; url: string | null; links: string[] | null }>;
   },
 ): Promise<OpenedSource> {
   const guard = opts.guard ?? fetchGuardFromEnv();
@@ -211,6 +213,7 @@ export async function openSource(
       libraryId: plan.libraryId,
       version: plan.version,
       ...(opts.db ? { db: opts.db } : {}),
+      ...(opts.committed ? { committed: opts.committed } : {}),
     });
     return {
       events: web.events,

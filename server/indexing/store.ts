@@ -69,6 +69,8 @@ export interface PageToStore {
   /** HTTP validators (website pages), for conditional re-fetches. */
   etag?: string | null;
   lastModified?: string | null;
+  /** In-scope links found on the page (websites): the crawl checkpoint of a resumed job. */
+  links?: string[];
 }
 
 const INLINE_CODE = /`([^`\n]+)`/g;
@@ -107,13 +109,13 @@ export async function storePages(
 ): Promise<number> {
   if (pages.length === 0) return 0;
   const pageRows = await tx.query<{ id: number; path: string }>(
-    `INSERT INTO pages (version_id, path, url, title, content_hash, etag, last_modified)
-     SELECT $1, x.path, x.url, x.title, x.content_hash, x.etag, x.last_modified
+    `INSERT INTO pages (version_id, path, url, title, content_hash, etag, last_modified, links)
+     SELECT $1, x.path, x.url, x.title, x.content_hash, x.etag, x.last_modified, x.links
        FROM jsonb_to_recordset($2::jsonb) AS x(path text, url text, title text, content_hash text,
-                                               etag text, last_modified text)
+                                               etag text, last_modified text, links jsonb)
      ON CONFLICT (version_id, path) DO UPDATE SET url = EXCLUDED.url, title = EXCLUDED.title,
        content_hash = EXCLUDED.content_hash, etag = EXCLUDED.etag,
-       last_modified = EXCLUDED.last_modified
+       last_modified = EXCLUDED.last_modified, links = EXCLUDED.links
      RETURNING id, path`,
     [
       versionId,
@@ -125,6 +127,7 @@ export async function storePages(
           content_hash: p.contentHash,
           etag: p.etag ?? null,
           last_modified: p.lastModified ?? null,
+          links: p.links ?? null,
         })),
       ),
     ],

@@ -21,6 +21,8 @@ export interface SourcePage {
   /** HTTP validators of a fetched page, stored for conditional re-fetches. */
   etag?: string;
   lastModified?: string;
+  /** In-scope links found on the page (websites), stored as the crawl checkpoint of a resume. */
+  links?: string[];
 }
 
 export interface CodeBlock {

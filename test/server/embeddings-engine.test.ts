@@ -217,17 +217,18 @@ describeBackends('Embeddings in the engine', ({ db, name }) => {
     assert.equal(row?.state, 'queued', `job after one failed attempt: ${JSON.stringify(row)}`);
     assert.match(row!.error ?? '', /embedding request failed.*500/);
     assert.equal(await servingVersion(), serving, 'the previous version still serves');
-    const failed = await db().query<{ id: number }>(
-      `SELECT id FROM library_versions WHERE library_id = $1 AND state = 'failed'`,
-      [LIB],
+    // The attempt's staging version stays, unserved, as the checkpoint the retry resumes
+    // (server/jobs/checkpoint.ts); no version of it is served or half-embedded in `ready`.
+    const staging = await db().query<{ id: number }>(
+      `SELECT id FROM library_versions WHERE library_id = $1 AND state = 'indexing' AND job_id = $2`,
+      [LIB, queued.id],
     );
-    assert.equal(failed.length, 1);
-    const leftovers = await db().query<{ n: number }>(
-      `SELECT (SELECT count(*)::int FROM chunk_vectors WHERE version_id = $1) +
-              (SELECT count(*)::int FROM version_embeddings WHERE version_id = $1) AS n`,
-      [failed[0]!.id],
+    assert.equal(staging.length, 1);
+    const halfDone = await db().query<{ n: number }>(
+      `SELECT count(*)::int AS n FROM version_embeddings WHERE version_id = $1`,
+      [staging[0]!.id],
     );
-    assert.equal(Number(leftovers[0]!.n), 0, 'no vectors of the failed version remain');
+    assert.equal(Number(halfDone[0]!.n), 0, 'the kept staging version is not recorded as embedded');
     const answer = await e.query(LIB, 'heron nesting window', undefined, { client: 'cli' });
     assert.doesNotMatch(answer.text, /Revised for the new season/);
 

@@ -119,6 +119,8 @@ export interface OpenWebOptions {
   libraryId: string;
   version: string;
   crawl?: Omit<WebSourceOptions, 'guard' | 'previous'>;
+  /** Pages a resumed job already stored (server/jobs/checkpoint.ts): not fetched again. */
+  committed?: WebSourceOptions['committed'];
 }
 
 /** A website's pages, with the stored pages of its serving version loaded for a conditional re-crawl. */
@@ -136,6 +138,7 @@ export async function openWeb(
       ...opts.crawl,
       guard: opts.guard,
       ...(previous.size > 0 ? { previous } : {}),
+      ...(opts.committed ? { committed: opts.committed } : {}),
     }),
     conditional: previous.size > 0,
     title: url.hostname.replace(/^(?:www|docs)\./, ''),

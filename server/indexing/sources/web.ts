@@ -8,6 +8,7 @@
  */
 import type { Dispatcher } from 'undici';
 import { VERSION } from '../../config.js';
+import { isTransientStatus, TransientJobError } from '../../jobs/errors.js';
 import { BlockedAddressError, type FetchGuard } from '../../net/guard.js';
 import { createDispatcher, safeFetch, type FetchResult } from '../../net/fetch.js';
 import type { PageFormat, SourceEvent } from '../types.js';
@@ -41,6 +42,11 @@ export interface WebSourceOptions {
   maxPageBytes?: number;
   /** Stored pages of the version being replaced, by path: conditional requests, re-crawl seeds. */
   previous?: Map<string, PreviousPage>;
+  /**
+   * Pages a crashed or released attempt of this job already stored (server/jobs/checkpoint.ts):
+   * never fetched again; their stored links keep the crawl going.
+   */
+  committed?: Iterable<{ path: string; url: string | null; links: string[] | null }>;
   /** Prefer `llms-full.txt` / `llms.txt` when the site has them. Default true. */
   llmsTxt?: boolean;
   /** Seed from sitemap.xml. Default true. */
@@ -84,6 +90,7 @@ class WebCrawl {
   private readonly limiter: HostLimiter;
   private readonly dispatcher: Dispatcher;
   private readonly previousByUrl = new Map<string, PreviousPage>();
+  private readonly committedByUrl = new Map<string, { path: string; links: string[] }>();
   private robots: RobotsRules = { allowed: () => true, sitemaps: [] };
   private readonly queued = new Set<string>();
   private readonly donePaths = new Set<string>();
@@ -106,6 +113,10 @@ class WebCrawl {
     for (const p of opts.previous?.values() ?? []) {
       const u = p.url ? normalizeUrl(p.url) : undefined;
       if (u) this.previousByUrl.set(key(u), p);
+    }
+    for (const c of opts.committed ?? []) {
+      const u = c.url ? normalizeUrl(c.url) : undefined;
+      if (u) this.committedByUrl.set(key(u), { path: c.path, links: c.links ?? [] });
     }
   }
 
@@ -247,6 +258,14 @@ class WebCrawl {
   private async visit(target: Target): Promise<Visit> {
     const { url } = target;
     if (!this.robots.allowed(url.href)) return this.skip(url, 'disallowed by robots.txt');
+    const done = this.committedByUrl.get(key(url));
+    if (done) {
+      // Stored by an earlier attempt: its links from the checkpoint, no request.
+      this.donePaths.add(done.path);
+      this.doneUrls.add(key(url));
+      const links = done.links.flatMap((l) => normalizeUrl(l) ?? []);
+      return { events: [], links: links.filter((l) => this.scope.admits(l)) };
+    }
     const previous = this.previousByUrl.get(key(url));
     const conditional: Record<string, string> = {};
     if (previous?.etag) conditional['if-none-match'] = previous.etag;
@@ -271,6 +290,10 @@ class WebCrawl {
         versionId: previous.versionId,
       };
       return { events: [event], links: [] };
+    }
+    if (res.status !== 200 && url.href === this.start.href && isTransientStatus(res.status)) {
+      // The site is down or overloaded, not wrong: the job is retried later.
+      throw new TransientJobError(`${url.href} answered HTTP ${res.status}`, res.status);
     }
     if (res.status !== 200) return this.skip(url, `HTTP ${res.status}`);
     if (!this.scope.contains(final)) {
@@ -323,6 +346,7 @@ class WebCrawl {
         text,
         ...(etag ? { etag } : {}),
         ...(lastModified ? { lastModified } : {}),
+        links: links.map((l) => l.href),
       },
     };
     return { events: [event], links };
