@@ -13,6 +13,8 @@ export interface Db extends Queryable {
   readonly dialect: 'pglite' | 'postgres';
   /** True when the `vector` extension is installed and the vector table exists. */
   hasVector: boolean;
+  /** Connections the pool may open (postgres.js `max`); absent = one (PGlite), for /metrics. */
+  readonly poolSize?: number;
   /** Run `fn` in one transaction; it commits when `fn` resolves and rolls back when it throws. */
   transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T>;
   close(): Promise<void>;

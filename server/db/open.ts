@@ -2,6 +2,7 @@ import type { Db } from './db.js';
 import { openPglite } from './pglite.js';
 import { openPgliteThread } from './pglite-thread.js';
 import { openPostgres } from './postgres.js';
+import { observeDb } from '../ops/observe.js';
 
 /**
  * Open the configured database: the PostgreSQL server at `databaseUrl` when one is given,
@@ -12,14 +13,17 @@ import { openPostgres } from './postgres.js';
  * costs ~0.2 ms per statement and ~0.3 s per open + close, small even for one-shot commands.
  * In memory it stays in-process by default (tests and scripts).
  */
-export function openDatabase(config: {
+export async function openDatabase(config: {
   databaseUrl?: string;
   dataDir?: string;
   pgliteThread?: boolean;
 }): Promise<Db> {
-  if (config.databaseUrl) return openPostgres(config.databaseUrl);
+  // Timed for /metrics (server/ops/observe.ts); with no scraper it costs a clock read.
+  if (config.databaseUrl) return observeDb(await openPostgres(config.databaseUrl));
   const thread = config.pgliteThread ?? config.dataDir !== undefined;
-  return thread
-    ? openPgliteThread({ dataDir: config.dataDir })
-    : openPglite({ dataDir: config.dataDir });
+  return observeDb(
+    thread
+      ? await openPgliteThread({ dataDir: config.dataDir })
+      : await openPglite({ dataDir: config.dataDir }),
+  );
 }

@@ -69,6 +69,7 @@ export async function openPostgres(url: string, opts: PostgresOptions = {}): Pro
   return {
     dialect: 'postgres',
     hasVector: false,
+    poolSize: opts.max ?? 10,
     ...queryable(sql),
     async transaction<T>(fn: (tx: Queryable) => Promise<T>): Promise<T> {
       return (await sql.begin((tx) => fn(queryable(tx)))) as T;

@@ -3,7 +3,9 @@ import { ACCOUNTS_EXTRAS_MIGRATION } from '../accounts/schema-extras.js';
 import { CHAT_MIGRATION } from '../chat/schema.js';
 import { BILLING_MIGRATION } from '../billing/schema.js';
 import { SIGNIN_MIGRATION } from '../accounts/schema-signin.js';
+import { PRIVACY_MIGRATION } from '../accounts/schema-privacy.js';
 import { EMBEDDINGS_MIGRATION } from '../embeddings/schema.js';
+import { JOBS_MIGRATION } from '../jobs/schema.js';
 import { SOURCES_MIGRATION } from '../indexing/sources/schema.js';
 import type { Migration } from './migrate.js';
 
@@ -166,4 +168,6 @@ CREATE INDEX chunk_vectors_version ON chunk_vectors (version_id, model);
   SOURCES_MIGRATION,
   SIGNIN_MIGRATION,
   EMBEDDINGS_MIGRATION,
+  PRIVACY_MIGRATION,
+  JOBS_MIGRATION,
 ];

@@ -10,6 +10,7 @@ import { createOpenAIProvider } from './openai.js';
 import { normalize, type EmbeddingProvider } from './provider.js';
 import { recordEmbedUsage, servingModels, type VersionEmbedding } from './store.js';
 import { VectorCache } from './vector-index.js';
+import { observeEmbeddings } from '../ops/observe.js';
 
 /**
  * `off`: no provider configured. `unsupported`: a provider, but the database has no vector
@@ -57,7 +58,8 @@ export class EmbeddingService {
     provider?: EmbeddingProvider,
   ): EmbeddingService | undefined {
     if (!config || config.provider === 'none') return undefined;
-    const service = new EmbeddingService(db, config, provider ?? createOpenAIProvider(config), log);
+    const base = provider ?? createOpenAIProvider(config);
+    const service = new EmbeddingService(db, config, observeEmbeddings(base), log);
     if (!db.hasVector) {
       log?.(
         `embeddings: ${config.provider} ${config.model} configured, but the database has no vector extension: lexical-only`,

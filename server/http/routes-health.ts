@@ -19,7 +19,12 @@ export const healthRoutes: FastifyPluginAsyncZod = async (app) => {
       embeddings: embeddings.state,
       search: embeddings.search,
       ...(embeddings.model ? { embeddingModel: embeddings.model } : {}),
-      libraries: (await app.engine.listLibraries()).length,
+      // A database outage is readiness (/ready), not liveness: restarting this process would not
+      // bring the database back, so /health answers 200 without the count.
+      libraries: await app.engine.listLibraries().then(
+        (libs) => libs.length,
+        () => null,
+      ),
     };
   });
 };

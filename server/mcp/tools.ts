@@ -9,6 +9,7 @@ import type { GetLibraryDocsArgs, QueryDocsArgs, ResolveLibraryIdArgs } from '..
 import { EngineError, type CallContext, type Engine } from '../engine-types.js';
 import { countTokens, truncateToTokens } from '../indexing/tokens.js';
 import { formatLibraries, SNIPPET_SEPARATOR } from '../search/format.js';
+import { publishToolCall } from '../ops/observe.js';
 
 /** What the tools need from the engine; the real Engine and the CLI backends both fit. */
 export interface McpEngine {
@@ -117,10 +118,19 @@ async function run(
       tc.timeoutMs,
     );
   });
+  const started = performance.now();
+  let result: CallToolResult | undefined;
   try {
-    return await Promise.race([body().catch(toErrorResult), timeout]);
+    result = await Promise.race([body().catch(toErrorResult), timeout]);
+    return result;
   } finally {
     clearTimeout(timer);
+    publishToolCall({
+      engine: tc.engine,
+      tool,
+      seconds: (performance.now() - started) / 1000,
+      outcome: result && !result.isError ? 'ok' : 'error',
+    });
   }
 }
 
