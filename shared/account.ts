@@ -114,3 +114,61 @@ export const AdminUsageResponse = z.object({
   activeAccounts: z.number(),
 });
 export type AdminUsageResponse = z.infer<typeof AdminUsageResponse>;
+
+export const AdminAnalyticsQuery = z.object({
+  days: z.coerce.number().int().min(1).max(365).default(30),
+});
+export type AdminAnalyticsQuery = z.infer<typeof AdminAnalyticsQuery>;
+
+export const AnalyticsDay = z.object({
+  /** UTC day, YYYY-MM-DD. */
+  date: z.string(),
+  calls: z.number(),
+  /** Distinct accounts with at least one event that day. */
+  activeAccounts: z.number(),
+});
+export type AnalyticsDay = z.infer<typeof AnalyticsDay>;
+
+export const PlanRevenue = z.object({
+  plan: z.string(),
+  /** Stripe subscriptions in status `active` on this plan. */
+  subscriptions: z.number(),
+  /** The plan's configured monthly price in minor units (cents); null when none is configured. */
+  priceMonthly: z.number().nullable(),
+  currency: z.string().nullable(),
+  /** subscriptions x priceMonthly, in minor units; 0 without a price. */
+  monthlyRevenue: z.number(),
+});
+export type PlanRevenue = z.infer<typeof PlanRevenue>;
+
+/** `GET /api/v1/admin/analytics`: the operator's view over the last `days` UTC days. */
+export const AdminAnalyticsResponse = AdminUsageResponse.extend({
+  days: z.number(),
+  /** One entry per UTC day of the window, oldest first, days without events as zeros. */
+  daily: z.array(AnalyticsDay),
+  revenueByPlan: z.array(PlanRevenue),
+  accountsByPlan: z.array(z.object({ plan: z.string(), accounts: z.number() })),
+});
+export type AdminAnalyticsResponse = z.infer<typeof AdminAnalyticsResponse>;
+
+/** `GET /api/v1/admin/analytics/charts`: the analytics drawn as SVG bar charts (admin page). */
+export const AdminChartsResponse = z.object({
+  charts: z.array(
+    z.object({
+      id: z.string(),
+      title: z.string(),
+      /** SVG markup from shared/svg-chart.ts: every text escaped, no script, no handlers. */
+      svg: z.string(),
+    }),
+  ),
+});
+export type AdminChartsResponse = z.infer<typeof AdminChartsResponse>;
+
+/** `GET/PATCH /api/v1/account/settings`: the account's privacy choices. */
+export const AccountSettings = z
+  .object({
+    /** false: usage events of this account keep no query text (past ones are cleared too). */
+    keepQueryText: z.boolean(),
+  })
+  .strict();
+export type AccountSettings = z.infer<typeof AccountSettings>;

@@ -118,6 +118,8 @@ export const ChatErrorCode = z.enum([
   'provider_timeout',
   // The provider sent nothing for longer than the configured idle timeout.
   'provider_stalled',
+  // The account's monthly chat token quota is used up (POST /chat answers 429 instead).
+  'quota_exceeded',
   'internal_error',
 ]);
 export type ChatErrorCode = z.infer<typeof ChatErrorCode>;

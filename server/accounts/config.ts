@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { envProblems } from '../env-schema.js';
+import { parseStaticKeys, type StaticKey } from './static-keys.js';
 
 /** A plan's limits; `null` means unlimited. */
 export interface PlanLimits {
@@ -34,6 +35,21 @@ export interface AccountsConfig {
   plans: Record<string, PlanLimits>;
   /** The plan a new account gets. */
   defaultPlan: string;
+  /**
+   * Monthly list price per plan (`priceMonthly` in the plans file), for the operator's revenue
+   * figures; plans without one count no revenue.
+   */
+  prices: Record<string, PlanPrice>;
+  /** Fixed keys from TWINMCP_API_KEYS (server/accounts/static-keys.ts), synced at start. */
+  staticKeys: StaticKey[];
+  /** Sign-in and device-flow requests per IP address per 10 minutes (TWINMCP_SIGNIN_RATE_MAX). */
+  signinRateMax: number;
+}
+
+/** A plan's monthly price in the currency's minor unit (cents), e.g. `{amount: 1500, currency: 'usd'}`. */
+export interface PlanPrice {
+  amount: number;
+  currency: string;
 }
 
 const limit = z.number().int().nonnegative().nullable();
@@ -44,6 +60,13 @@ const PlanSchema = z
     chatTokensPerMonth: limit,
     privateLibraries: limit,
     requestsPerWindow: limit,
+    priceMonthly: z
+      .object({
+        amount: z.number().int().nonnegative(),
+        currency: z.string().regex(/^[a-z]{3}$/, 'must be a lower-case ISO 4217 code like usd'),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 const PlansFileSchema = z
@@ -100,6 +123,15 @@ const EnvSchema = z.object({
     .transform(Number)
     .refine((n) => n >= 100, { message: 'must be at least 100' }),
   TWINMCP_PLANS_FILE: z.string().trim().optional(),
+  TWINMCP_API_KEYS: z.string().trim().optional(),
+  // 20 per 10 minutes: a person retrying a mistyped address several times stays well under it,
+  // a script mailing magic links to a list of strangers does not.
+  TWINMCP_SIGNIN_RATE_MAX: z
+    .string()
+    .trim()
+    .regex(/^\d+$/, 'must be a whole number (0 = no limit)')
+    .default('20')
+    .transform(Number),
 });
 
 /** Why the accounts configuration is invalid, naming the variable; server/config.ts rethrows it. */
@@ -119,7 +151,7 @@ export function loadAccountsConfig(env: NodeJS.ProcessEnv): AccountsConfig {
   }
   const e = parsed.data;
   const file = e.TWINMCP_PLANS_FILE ? readPlansFile(e.TWINMCP_PLANS_FILE) : undefined;
-  const plans = file?.plans ?? DEFAULT_PLANS;
+  const plans = file?.plans ?? { ...DEFAULT_PLANS };
   const defaultPlan = file?.defaultPlan ?? 'free';
   if (!plans[defaultPlan]) {
     throw new AccountsConfigError(
@@ -127,6 +159,12 @@ export function loadAccountsConfig(env: NodeJS.ProcessEnv): AccountsConfig {
     );
   }
   if (!plans.anonymous) plans.anonymous = DEFAULT_PLANS.anonymous!;
+  let staticKeys: StaticKey[];
+  try {
+    staticKeys = parseStaticKeys(e.TWINMCP_API_KEYS);
+  } catch (err) {
+    throw new AccountsConfigError(`TWINMCP_API_KEYS: ${(err as Error).message}`);
+  }
   return {
     auth: e.TWINMCP_AUTH,
     anonymous: e.TWINMCP_ANONYMOUS,
@@ -134,6 +172,9 @@ export function loadAccountsConfig(env: NodeJS.ProcessEnv): AccountsConfig {
     rateWindowMs: e.TWINMCP_RATE_WINDOW_MS,
     plans,
     defaultPlan,
+    prices: file?.prices ?? {},
+    staticKeys,
+    signinRateMax: e.TWINMCP_SIGNIN_RATE_MAX,
   };
 }
 
@@ -159,7 +200,11 @@ function parseTrustProxy(raw: string | undefined): boolean | number | string[] {
   return list;
 }
 
-function readPlansFile(file: string): { plans: Record<string, PlanLimits>; defaultPlan?: string } {
+function readPlansFile(file: string): {
+  plans: Record<string, PlanLimits>;
+  prices: Record<string, PlanPrice>;
+  defaultPlan?: string;
+} {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -183,8 +228,15 @@ function readPlansFile(file: string): { plans: Record<string, PlanLimits>; defau
     );
     throw new AccountsConfigError(`TWINMCP_PLANS_FILE: ${file}: ${problems.join('; ')}`);
   }
+  const plans: Record<string, PlanLimits> = {};
+  const prices: Record<string, PlanPrice> = {};
+  for (const [name, { priceMonthly, ...limits }] of Object.entries(result.data.plans)) {
+    plans[name] = limits;
+    if (priceMonthly) prices[name] = priceMonthly;
+  }
   return {
-    plans: { ...result.data.plans },
+    plans,
+    prices,
     ...(result.data.defaultPlan ? { defaultPlan: result.data.defaultPlan } : {}),
   };
 }

@@ -13,6 +13,7 @@ export type WindowedQuota = 'queries' | 'hover' | 'chatTokens';
 export interface QuotaSubject {
   /** Account id, or null for an anonymous caller (counted per `ip`). */
   accountId: string | null;
+  /** The caller's address as hashed by server/accounts/privacy.ts (never the raw address). */
   ip: string;
   /** The account's plan; ignored for anonymous callers (the `anonymous` plan applies). */
   plan: string;
@@ -92,4 +93,22 @@ export async function countPrivateLibraries(db: Queryable, accountId: string): P
     [accountId],
   );
   return Number(rows[0]?.n ?? 0);
+}
+
+/**
+ * Adds `amount` to a quota's counter whatever the limit: chat tokens are known only after the
+ * model answered, and they were spent (billed by the vendor) even when they overshoot the limit.
+ */
+export async function addToQuota(
+  db: Queryable,
+  config: AccountsConfig,
+  subject: QuotaSubject,
+  quota: WindowedQuota,
+  amount: number,
+  now: number,
+): Promise<QuotaResult> {
+  const limit = limitFor(config, quota, subject);
+  const { start, end } = quotaWindow(quota, now);
+  const r = await takeFromBucket(db, subjectKey(quota, subject), start, end, amount, null, now);
+  return { ok: limit === null || r.count <= limit, used: r.count, limit, resetsAt: end };
 }

@@ -11,6 +11,7 @@ import type {
   ServerEvent,
 } from '../../shared/chat.js';
 import type { Queryable } from '../db/db.js';
+import type { ChatQuota } from '../accounts/chat-quota.js';
 import type { CallContext, Engine } from '../engine-types.js';
 import { countTokens } from '../indexing/tokens.js';
 import type { ChatConfig } from './config.js';
@@ -49,6 +50,8 @@ export interface ChatDeps {
    * all; otherwise public ones and this account's. Defaults to `owner`.
    */
   viewer?: string | null | undefined;
+  /** The account's monthly chat token quota; absent = not metered (auth off, trusted callers). */
+  quota?: ChatQuota | undefined;
   log?: (msg: string, err?: unknown) => void;
 }
 
@@ -78,6 +81,8 @@ export async function* runChat(
     if (signal.aborted) throw new ChatFailure('cancelled', 'Cancelled by the client');
   };
   try {
+    const refusal = await deps.quota?.check();
+    if (refusal) throw new ChatFailure('quota_exceeded', refusal.message);
     const history = await openConversation(deps, ask, p);
     checkCancelled();
     const viewer = 'viewer' in deps ? deps.viewer : deps.owner;
@@ -198,8 +203,11 @@ async function finish(
       status: outcome === 'complete' ? 'complete' : outcome === 'cancelled' ? 'cancelled' : 'error',
     });
   }
-  // Questions refused before any work (unknown conversation) cost nothing and are not recorded.
-  if (outcome === 'not_found') return;
+  // Questions refused before any work (unknown conversation, quota used up) cost nothing and are
+  // not recorded.
+  if (outcome === 'not_found' || outcome === 'quota_exceeded') return;
+  // Cancelled and failed answers are charged too: the vendor bills the tokens it streamed.
+  await deps.quota?.record(usage.inputTokens + usage.outputTokens);
   await recordChatUsage(deps.db, {
     owner: deps.owner,
     libraryId: p.libraries[0] ?? null,

@@ -10,6 +10,9 @@ import websocket from '@fastify/websocket';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { AskBody, MAX_CHAT_FRAME_BYTES, type ServerEvent } from '../../shared/chat.js';
+import type { Clock } from '../accounts/buckets.js';
+import { chatQuotaFor } from '../accounts/chat-quota.js';
+import type { AccountsConfig } from '../accounts/config.js';
 import { sendError } from '../http/errors.js';
 import type { ChatConfig } from './config.js';
 import { runChat, type ChatDeps } from './core.js';
@@ -21,6 +24,10 @@ import { serveChatSocket, WS_MAX_PAYLOAD } from './socket.js';
 
 export interface ChatRoutesOptions {
   config: ChatConfig;
+  /** Plans and auth mode: with auth on, an account's chat tokens count against its plan. */
+  accounts?: AccountsConfig | undefined;
+  /** Time source of the monthly token window (tests); default Date.now. */
+  clock?: Clock | undefined;
 }
 
 function sseFrame(event: ServerEvent): string {
@@ -39,6 +46,7 @@ export default async function chatRoutes(
     db: app.engine.db,
     owner: ownerOf(request),
     viewer: viewerOf(request),
+    quota: chatQuotaFor(app.engine.db, opts.accounts, request.account, opts.clock ?? Date.now),
     log: (msg, err) => request.log.error({ err }, msg),
   });
 
@@ -79,6 +87,20 @@ export default async function chatRoutes(
       { onRequest: requireJson, bodyLimit: MAX_CHAT_FRAME_BYTES, schema: { body: AskBody } },
       async (request, reply) => {
         const ask = { ...request.body, id: request.body.id ?? randomUUID() };
+        const deps = depsFor(request);
+        // Refused before the stream starts, so the client gets the quota 429 every route sends.
+        const refusal = await deps.quota?.check();
+        if (refusal) {
+          const seconds = Math.max(
+            1,
+            Math.ceil((refusal.resetsAt - (opts.clock ?? Date.now)()) / 1000),
+          );
+          reply.header('retry-after', String(seconds));
+          reply.header('ratelimit-limit', String(refusal.limit));
+          reply.header('ratelimit-remaining', '0');
+          reply.header('ratelimit-reset', String(seconds));
+          return sendError(reply, 429, 'rate_limit_exceeded', refusal.message);
+        }
         const controller = new AbortController();
         // The client went away before the answer ended: stop the model (and its bill) too.
         reply.raw.on('close', () => {
@@ -92,7 +114,7 @@ export default async function chatRoutes(
           'x-accel-buffering': 'no',
         });
         try {
-          for await (const event of runChat(depsFor(request), ask, controller.signal)) {
+          for await (const event of runChat(deps, ask, controller.signal)) {
             if (!reply.raw.destroyed) reply.raw.write(sseFrame(event));
           }
         } finally {

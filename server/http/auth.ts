@@ -16,9 +16,13 @@ import { API_KEY_HEADER, CLIENT_HEADER } from '../../shared/account.js';
 import type { Clock } from '../accounts/buckets.js';
 import type { AccountsConfig } from '../accounts/config.js';
 import { verifyApiKey } from '../accounts/keys.js';
+import { ipHasher } from '../accounts/privacy.js';
+import { adminFromSession } from '../accounts/session-admin.js';
+import { syncStaticKeys } from '../accounts/static-keys.js';
 import type { CallContext } from '../engine-types.js';
 import { sendError, type HttpErrorCode } from './errors.js';
 import { installLimits } from './limits.js';
+import { installSigninLimit } from './limits-signin.js';
 
 /** The account behind a request's API key. */
 export interface RequestAccount {
@@ -61,6 +65,10 @@ export interface AuthPluginOptions {
   isLocalAdmin: (request: FastifyRequest) => boolean;
   /** Time source for rate-limit windows and quotas; tests move it instead of sleeping. */
   clock?: Clock;
+  /** Key of the IP hashes in rate-limit and quota counters (TWINMCP_IP_HASH_SECRET). */
+  ipHashSecret?: string | undefined;
+  /** Signs the web session cookie; with it, an admin account's session may GET admin routes. */
+  sessionSecret?: string | undefined;
 }
 
 /** Where to get a key, in every 401: the user acts on this text, and so does an agent. */
@@ -172,7 +180,19 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
       return;
     }
     const key = presentedKey(request);
-    if (key !== undefined) {
+    // The admin page in a browser signed in as an admin account: reads only (server/accounts/session-admin.ts).
+    const sessionAdmin =
+      key === undefined && policy === 'admin' && request.method === 'GET' && opts.sessionSecret
+        ? await adminFromSession(app.engine.db, opts.sessionSecret, request.headers.cookie)
+        : null;
+    if (sessionAdmin) {
+      request.account = {
+        id: sessionAdmin.id,
+        plan: sessionAdmin.plan,
+        isAdmin: true,
+        keyId: `session:${sessionAdmin.id}`,
+      };
+    } else if (key !== undefined) {
       const verified = await verifyApiKey(app.engine.db, key);
       if (!verified) {
         return sendAuthError(
@@ -209,7 +229,11 @@ async function authPlugin(app: FastifyInstance, opts: AuthPluginOptions): Promis
     }
   });
 
-  await installLimits(app, { accounts, clock });
+  // Counters of anonymous callers are keyed by a hash of the address, never the address itself.
+  const hashIp = await ipHasher(app.engine.db, opts.ipHashSecret);
+  await installLimits(app, { accounts, clock, hashIp });
+  installSigninLimit(app, { max: accounts.signinRateMax, clock, hashIp });
+  await syncStaticKeys(app.engine.db, accounts.staticKeys, accounts.defaultPlan);
 }
 
 /** Registers the auth hooks on the root (fastify-plugin: not encapsulated). */

@@ -7,12 +7,15 @@ import rateLimit from '@fastify/rate-limit';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { databaseRateLimitStore, type Clock } from '../accounts/buckets.js';
 import { planLimits, type AccountsConfig } from '../accounts/config.js';
+import type { IpHasher } from '../accounts/privacy.js';
 import { takeQuota, type WindowedQuota } from '../accounts/quota.js';
 import { callContext, sendAuthError } from './auth.js';
 
 export interface LimitsOptions {
   accounts: AccountsConfig;
   clock: Clock;
+  /** Stands in for `request.ip` in stored counter keys (privacy: no raw addresses at rest). */
+  hashIp: IpHasher;
 }
 
 /** JSON-RPC error code for rate limits on /mcp (implementation-defined server error range). */
@@ -23,7 +26,7 @@ const METERED = new Set(['GET /api/v1/libs/search', 'GET /api/v1/context', 'POST
 
 /** Adds the rate-limit (onRequest) and quota (preHandler) hooks to the root. */
 export async function installLimits(app: FastifyInstance, opts: LimitsOptions): Promise<void> {
-  const { accounts, clock } = opts;
+  const { accounts, clock, hashIp } = opts;
   await app.register(rateLimit, {
     global: false,
     store: databaseRateLimitStore(app.engine.db, clock),
@@ -33,7 +36,7 @@ export async function installLimits(app: FastifyInstance, opts: LimitsOptions): 
   const limiter = app.createRateLimit({
     // Per key, not per account: one leaked key cannot starve the account's other keys.
     keyGenerator: (request) =>
-      request.account ? `key:${request.account.keyId}` : `ip:${request.ip}`,
+      request.account ? `key:${request.account.keyId}` : `ip:${hashIp(request.ip)}`,
     max: (request) => limitOf(request) ?? Number.MAX_SAFE_INTEGER,
     timeWindow: accounts.rateWindowMs,
   });
@@ -68,7 +71,7 @@ export async function installLimits(app: FastifyInstance, opts: LimitsOptions): 
     const now = clock();
     const subject = {
       accountId: request.account?.id ?? null,
-      ip: request.ip,
+      ip: hashIp(request.ip),
       plan: request.account?.plan ?? '',
     };
     const r = await takeQuota(app.engine.db, accounts, subject, quota, amount, now);

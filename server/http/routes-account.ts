@@ -1,6 +1,7 @@
 /**
  * The caller's account: `/account` (account and plan), `/account/usage` (quota state and the last
- * 30 days), `/account/keys` (list, create, revoke); and the operator's `/admin/usage`.
+ * 30 days), `/account/settings` (privacy choices), `/account/keys` (list, create, revoke); and the
+ * operator's `/admin/usage`.
  * Register with prefix `/api/v1`; the auth plugin enforces `config.auth` before these run.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
@@ -8,6 +9,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import {
   AccountResponse,
+  AccountSettings,
   AdminUsageQuery,
   AdminUsageResponse,
   CreatedKeyResponse,
@@ -20,6 +22,7 @@ import { getAccount } from '../accounts/accounts.js';
 import type { Clock } from '../accounts/buckets.js';
 import { planLimits, type AccountsConfig } from '../accounts/config.js';
 import { createApiKey, listApiKeys, revokeApiKey } from '../accounts/keys.js';
+import { keepsQueryText, setKeepQueryText } from '../accounts/privacy.js';
 import { countPrivateLibraries, readQuota } from '../accounts/quota.js';
 import { adminUsage, dailyUsage } from '../accounts/usage-stats.js';
 import type { RequestAccount } from './auth.js';
@@ -81,6 +84,27 @@ export const accountRoutes: FastifyPluginAsyncZod<AccountRoutesOptions> = async 
         resetsAt: null,
       });
       return { plan: who.plan, quotas, daily: await dailyUsage(db, who.id, now) };
+    },
+  );
+
+  app.get(
+    '/account/settings',
+    { config: accountOnly, schema: { response: { 200: AccountSettings } } },
+    async (request, reply) => {
+      const who = keyAccount(request, reply);
+      if (!who) return reply;
+      return { keepQueryText: await keepsQueryText(app.engine.db, who.id) };
+    },
+  );
+
+  app.patch(
+    '/account/settings',
+    { config: accountOnly, schema: { body: AccountSettings, response: { 200: AccountSettings } } },
+    async (request, reply) => {
+      const who = keyAccount(request, reply);
+      if (!who) return reply;
+      await setKeepQueryText(app.engine.db, who.id, request.body.keepQueryText);
+      return { keepQueryText: await keepsQueryText(app.engine.db, who.id) };
     },
   );
 

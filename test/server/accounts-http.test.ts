@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { createAccount } from '../../server/accounts/accounts.js';
 import { createApiKey, type CreatedApiKey } from '../../server/accounts/keys.js';
+import { appendMessage, createConversation } from '../../server/chat/conversations.js';
 import { loadConfig } from '../../server/config.js';
 import { migrate } from '../../server/db/migrate.js';
 import { MIGRATIONS } from '../../server/db/schema.js';
@@ -34,6 +35,7 @@ describeBackends(
       let keyB: CreatedApiKey;
       let adminKey: CreatedApiKey;
       let jobA: string;
+      let conversationA: string;
       const clock = testClock();
 
       before(async function () {
@@ -54,6 +56,11 @@ describeBackends(
         writeDocs(join(tmp, 'public'), 'Wombatkit', 'caching');
         jobA = await indexAs(engine, join(tmp, 'secret'), SECRET_ID, 'Quokkaflow', a.id);
         await indexAs(engine, join(tmp, 'public'), '/oss/wombatkit', 'Wombatkit', null);
+        conversationA = await createConversation(db(), a.id, 'Quokkaflow telemetry plans');
+        await appendMessage(db(), a.id, conversationA, {
+          role: 'user',
+          text: 'How does Quokkaflow send telemetry?',
+        });
         const build = (extra: Record<string, string>) =>
           buildApp({
             engine,
@@ -77,7 +84,10 @@ describeBackends(
       /** A request for a registered route, with A's ids in its parameters so a leak would show. */
       function requestFor(method: string, url: string): InjectOptions {
         let path = url
-          .replace(/:id\b/, url.includes('jobs') ? jobA : keyA.id)
+          .replace(
+            /:id\b/,
+            url.includes('jobs') ? jobA : url.includes('conversations') ? conversationA : keyA.id,
+          )
           .replace(/:[A-Za-z_]+/g, 'x')
           .replace(/\*/g, 'x');
         if (path === '/api/v1/context') path += `?libraryId=${SECRET_ID}&query=retry`;
@@ -101,10 +111,23 @@ describeBackends(
       it('walks every registered route: a bad key gets 401 everywhere, nothing private leaks', async () => {
         const routes = walk(() => app);
         assert.ok(routes.length >= 10, `expected the app's routes, got ${routes.length}`);
-        assert.ok(
-          routes.some((r) => r.url === '/mcp') &&
-            routes.some((r) => r.url === '/api/v1/account/usage'),
-        );
+        for (const url of [
+          '/mcp',
+          '/api/v1/account/usage',
+          '/api/v1/account/settings',
+          '/api/v1/admin/usage',
+          '/api/v1/admin/analytics',
+          '/api/v1/admin/analytics/charts',
+          '/api/v1/chat',
+          '/api/v1/conversations',
+          '/api/v1/conversations/:id',
+          '/api/v1/conversations/:id/export',
+        ]) {
+          assert.ok(
+            routes.some((r) => r.url === url),
+            `${url} is not among the walked routes`,
+          );
+        }
         for (const r of routes) {
           for (const headers of [bearer('tmcp_' + 'x'.repeat(43)), { 'x-api-key': 'not-a-key' }]) {
             const req = requestFor(r.method, r.url);
@@ -131,7 +154,12 @@ describeBackends(
       it('walks every route without a key: account routes 401, open routes show public data only', async () => {
         for (const r of walk(() => app)) {
           const res = await app.inject(requestFor(r.method, r.url));
-          if (r.auth === 'account' || r.auth === 'admin' || r.url.startsWith('/api/v1/account')) {
+          // Chat and conversations refuse anonymous callers themselves (they have no policy).
+          const privateRoute =
+            r.auth === 'account' ||
+            r.auth === 'admin' ||
+            /^\/api\/v1\/(account|admin|conversations|chat)\b/.test(r.url);
+          if (privateRoute) {
             assert.equal(
               res.statusCode,
               401,
@@ -228,6 +256,21 @@ describeBackends(
         });
         assert.equal(revokeA.statusCode, 404);
         assert.equal((await app.inject({ url: '/api/v1/account', headers: asA })).statusCode, 200);
+
+        // Conversations: A's is listed and readable for A only.
+        const listOf = async (headers: Record<string, string>) =>
+          JSON.stringify((await app.inject({ url: '/api/v1/conversations', headers })).json());
+        assert.ok((await listOf(asA)).includes(conversationA));
+        assert.ok(!(await listOf(asB)).includes(conversationA));
+        const conversationUrl = `/api/v1/conversations/${conversationA}`;
+        const mine = await app.inject({ url: conversationUrl, headers: asA });
+        assert.equal(mine.statusCode, 200);
+        assert.match(mine.body, /How does Quokkaflow send telemetry/);
+        for (const url of [conversationUrl, `${conversationUrl}/export`]) {
+          const theirs = await app.inject({ url, headers: asB });
+          assert.equal(theirs.statusCode, 404, `${url} as B`);
+          assert.ok(!theirs.body.includes('Quokkaflow'));
+        }
       });
 
       it('shows the account and plan, creates a key once, and revokes it', async () => {
