@@ -21,7 +21,9 @@ export function identifierParts(identifier: string): string[] {
       .split(/[_\s]+/)
       .filter(Boolean);
     if (words.length > 1) for (const w of words) parts.add(w);
-    if (segment.includes('_')) parts.add(segment.replace(/_/g, ''));
+    // `_` alone would add '' (found by test/fuzz/parsers.test.ts).
+    const joined = segment.replace(/_/g, '');
+    if (joined && joined !== segment) parts.add(joined);
   }
   return [...parts];
 }
@@ -64,4 +66,12 @@ export function codeIdentifiers(code: string[], inlineCode: string[]): string {
     }
   }
   return withIdentifierParts([...ids].join(' '));
+}
+
+/**
+ * PostgreSQL text cannot hold U+0000: a NUL in a name or question made the statement fail with a
+ * 500 (found by test/fuzz/inputs.test.ts); a usage event holding it could fail its whole batch.
+ */
+export function withoutNul(text: string): string {
+  return text.includes('\u0000') ? text.replaceAll('\u0000', '') : text;
 }
