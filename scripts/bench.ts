@@ -1,6 +1,6 @@
 /**
  * Benchmark: `npm run bench -- [--quick] [--copies N] [--sets a,b] [--repeat N] [--cold-runs N]
- * [--out FILE] [--no-write]`.
+ * [--out FILE] [--no-write] [--no-extension]`.
  *
  * On PGlite in a fresh temporary data directory: cold start (initdb + migrations), index time per
  * corpus set (react first, with event-loop gaps measured while it indexes), query and resolve
@@ -9,6 +9,7 @@
  * it. A set that fails to index is reported, not fatal; only setup errors exit non-zero.
  */
 import { measureWire } from './bench-wire.js';
+import { extensionBenchSection } from './bench-extension.js';
 import { hybridBenchMode, runHybridBench } from './bench-hybrid.js';
 import { render, type CopyRun, type Report } from './bench-report.js';
 import { ChunkPool } from '../server/indexing/chunk-pool.js';
@@ -60,6 +61,8 @@ const { values: args } = parseArgs({
     questions: { type: 'string', default: join(EVAL_DIR, 'questions.jsonl') },
     out: { type: 'string', default: join(REPO_ROOT, 'docs', 'BENCHMARKS.md') },
     'no-write': { type: 'boolean', default: false },
+    // Skips the VS Code extension section (scripts/bench-extension.ts: code-server cold starts).
+    'no-extension': { type: 'boolean', default: false },
   },
 });
 
@@ -387,6 +390,9 @@ async function main(): Promise<number> {
       );
     }
 
+    // 5. The VS Code extension in a real extension host (activation, first and warm hover).
+    const extensionSection = args['no-extension'] ? undefined : await extensionBenchSection(log);
+
     const argv = process.argv.slice(2);
     const report: Report = {
       startedAt,
@@ -412,7 +418,10 @@ async function main(): Promise<number> {
       resolveCount: resolves.length,
       totalMs: performance.now() - started,
     };
-    const text = render(report) + (hybridSection ? `\n${hybridSection}` : '');
+    const text =
+      render(report) +
+      (hybridSection ? `\n${hybridSection}` : '') +
+      (extensionSection ? `\n${extensionSection}` : '');
     console.log(text);
     if (!args['no-write']) {
       const out = resolve(args.out!);

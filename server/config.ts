@@ -12,6 +12,8 @@ import { parseEmbeddingsConfig, type EmbeddingsConfig } from './embeddings/confi
 import { loadSigninConfig, type SigninConfig } from './accounts/signin-config.js';
 import { loadBillingConfig, type BillingConfig } from './billing/config.js';
 import { AccountsConfigError, loadAccountsConfig, type AccountsConfig } from './accounts/config.js';
+import { loadPrivacyConfig, type PrivacyConfig } from './accounts/privacy-config.js';
+import { parseOpsConfig, type OpsConfig } from './ops/config.js';
 
 /** The package version, reported by `/health` and `twinmcp --version`. */
 export const VERSION: string = pkg.version;
@@ -52,6 +54,10 @@ export interface Config {
   billing?: BillingConfig;
   /** Embedding provider and hybrid fusion (server/embeddings/config.ts); provider 'none' = lexical. */
   embeddings: EmbeddingsConfig;
+  /** Usage-event retention and the IP hash key (server/accounts/privacy-config.ts). */
+  privacy?: PrivacyConfig;
+  /** /metrics access, /ready and shutdown timeouts (server/ops/config.ts); absent = defaults. */
+  ops?: OpsConfig;
 }
 
 const list = z
@@ -121,6 +127,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if ('problems' in embeddings) {
     throw new ConfigError(`Invalid configuration: ${embeddings.problems.join('; ')}`);
   }
+  const ops = parseOpsConfig(env);
+  if ('problems' in ops) {
+    throw new ConfigError(`Invalid configuration: ${ops.problems.join('; ')}`);
+  }
   const dataDir = path.resolve(e.TWINMCP_DATA_DIR ?? path.join(os.homedir(), '.twinmcp', 'data'));
   for (const origin of e.TWINMCP_ALLOWED_ORIGINS) {
     if (!isOrigin(origin)) {
@@ -144,7 +154,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     names: Object.keys(accounts.plans),
     defaultPlan: accounts.defaultPlan,
   });
-  const problems = [...signin.problems, ...billing.problems];
+  const privacy = loadPrivacyConfig(env);
+  const problems = [...signin.problems, ...billing.problems, ...privacy.problems];
   if (!signin.config || problems.length > 0) {
     throw new ConfigError(`Invalid configuration: ${problems.join('; ')}`);
   }
@@ -163,6 +174,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     accounts,
     signin: signin.config,
     ...(billing.config ? { billing: billing.config } : {}),
+    ...(privacy.config ? { privacy: privacy.config } : {}),
+    ops: ops.config,
   };
 }
 

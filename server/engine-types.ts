@@ -59,6 +59,14 @@ export interface Engine {
   addSource(req: AddSourceRequest): Promise<Job>;
   getJob(id: string): Promise<Job | undefined>;
   /**
+   * Cancels a job (server/jobs/queue.ts): queued -> cancelled at once, running -> flagged and
+   * stopped by its worker. The job as it is after that; undefined when there is no such job.
+   * Optional so test fakes need not implement it; callers check ownership first.
+   */
+  cancelJob?(id: string): Promise<Job | undefined>;
+  /** Jobs newest first: `owner`'s (null = public ones) or every job when owner is undefined. */
+  listJobs?(owner?: string | null, states?: Job['state'][]): Promise<Job[]>;
+  /**
    * Queues `refresh` jobs re-indexing a library (every library when undefined) from its stored
    * sources; only `ctx.owner`'s libraries when an owner is given. Optional so test fakes need not
    * implement it. Throws EngineError(invalid_library_id | library_not_found).

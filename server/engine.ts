@@ -9,6 +9,7 @@ import type { Db } from './db/db.js';
 import { migrate } from './db/migrate.js';
 import { openDatabase } from './db/open.js';
 import { MIGRATIONS } from './db/schema.js';
+import { adoptSchema } from './ops/schema-state.js';
 import {
   EngineError,
   type AddSourceRequest,
@@ -20,16 +21,19 @@ import { ChunkPool } from './indexing/chunk-pool.js';
 import { indexLibrary } from './indexing/pipeline.js';
 import { enqueueRefresh, enqueueTagVersions, planRefresh } from './indexing/refresh.js';
 import { openSource, planSource } from './indexing/source-spec.js';
-import { enqueueJob, getJobRow, toJob, type JobRow } from './jobs/queue.js';
-import { JobRunner, PermanentJobError, type JobContext } from './jobs/runner.js';
+import { cancelJob, enqueueJob, getJobRow, listJobRows, toJob, type JobRow } from './jobs/queue.js';
+import { JobRunner, type JobContext } from './jobs/runner.js';
+import { loadCheckpoint } from './jobs/checkpoint.js';
+import { jobsConfigFromEnv, type JobsConfig } from './jobs/config.js';
+import { isTransient } from './jobs/errors.js';
 import { IndexCache } from './search/index-cache.js';
 import { DEFAULT_QUERY_OPTIONS, queryDocs } from './search/query.js';
 import { resolveLibrary } from './search/resolve.js';
+import { withoutNul } from './search/text.js';
 import { findServingVersion, workspaceVersion } from './search/versions.js';
 import { visibilityParams, visibleSql } from './accounts/visibility.js';
 import { UsageRecorder } from './usage.js';
 import type { EmbeddingsConfig } from './embeddings/config.js';
-import { EmbeddingError } from './embeddings/provider.js';
 import { EmbeddingService, type EmbeddingsHealth } from './embeddings/service.js';
 import { hybridFusion, type HybridTrace } from './search/hybrid.js';
 
@@ -40,20 +44,13 @@ export interface EngineOptions {
   db?: Db;
   /** Run indexing jobs in this process (default true). */
   worker?: boolean;
+  /** Apply pending migrations at open (default true); false: `serve --no-migrate`, /ready waits. */
+  migrate?: boolean;
   /** Allow file:// git URLs for trusted local callers (default true: local CLI use). */
   allowLocalGit?: boolean;
+  /** Job runner settings; TWINMCP_JOB_* variables when absent (server/jobs/config.ts). */
+  jobs?: Partial<JobsConfig>;
 }
-
-/** Database errors worth retrying a job for: the connection, not the data. */
-const TRANSIENT_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
-  'ETIMEDOUT',
-  '57P01',
-  '57P03',
-  '08006',
-  '08001',
-]);
 
 export class TwinEngine implements Engine {
   readonly cache = new IndexCache();
@@ -71,7 +68,8 @@ export class TwinEngine implements Engine {
     this.usage = new UsageRecorder(db, log);
     this.embeddings = EmbeddingService.create(db, opts.config.embeddings, log);
     const run = (job: JobRow, ctx: JobContext) => this.runIndexJob(job, ctx);
-    this.runner = new JobRunner(db, { index: run, refresh: run }, { log });
+    const jobs = { ...jobsConfigFromEnv(), ...opts.jobs };
+    this.runner = new JobRunner(db, { index: run, refresh: run }, { log, ...jobs });
     // Started now: each worker loads the o200k tables (~1 s) before its first page.
     if (opts.worker !== false) this.pool = ChunkPool.create();
   }
@@ -82,7 +80,8 @@ export class TwinEngine implements Engine {
     ctx: CallContext,
   ): Promise<SearchResult[]> {
     const started = performance.now();
-    const name = libraryName.trim();
+    const name = withoutNul(libraryName).trim();
+    query &&= withoutNul(query);
     if (!name) throw new EngineError('validation_error', 'libraryName must not be empty.');
     const results = await resolveLibrary(this.db, name, 5, ctx.owner);
     // A version the workspace uses wins over the latest, unless the name asked for one.
@@ -111,6 +110,8 @@ export class TwinEngine implements Engine {
     ctx: CallContext,
   ): Promise<QueryOutcome> {
     const started = performance.now();
+    libraryId = withoutNul(libraryId);
+    question = withoutNul(question);
     if (!question.trim()) throw new EngineError('validation_error', 'query must not be empty.');
     let outcome: QueryOutcome | undefined;
     const trace: HybridTrace = { mode: 'lexical' };
@@ -273,6 +274,15 @@ export class TwinEngine implements Engine {
     return row ? toJob(row) : undefined;
   }
 
+  async cancelJob(id: string): Promise<Job | undefined> {
+    const row = await cancelJob(this.db, id);
+    return row ? toJob(row) : undefined;
+  }
+
+  async listJobs(owner?: string | null, states?: Job['state'][]): Promise<Job[]> {
+    return (await listJobRows(this.db, { owner, ...(states ? { states } : {}) })).map(toJob);
+  }
+
   async waitForJob(id: string, onProgress?: (job: Job) => void): Promise<Job> {
     for (;;) {
       const job = await this.getJob(id);
@@ -306,7 +316,8 @@ export class TwinEngine implements Engine {
   }
 
   async close(): Promise<void> {
-    await this.runner.stop();
+    // Running jobs go back to the queue with their checkpoint, for another worker or the next start.
+    await this.runner.stop({ release: true });
     await this.usage.flush();
     await this.embeddings?.flush();
     await this.pool?.close();
@@ -319,10 +330,12 @@ export class TwinEngine implements Engine {
       refresh?: boolean;
     };
     const plan = payload.plan;
+    const resume = await loadCheckpoint(this.db, job.id); // an earlier attempt's staging version
     const source = await openSource(plan, {
       ...(payload.ref ? { ref: payload.ref } : {}),
       allowLocalGit: payload.trustedLocal && this.opts.allowLocalGit !== false,
       db: this.db,
+      ...(resume ? { committed: resume.pages.values() } : {}),
     });
     // npm sources name their exact version (and a tarball its library) only once unpacked.
     const libraryId = source.libraryId ?? plan.libraryId;
@@ -348,6 +361,8 @@ export class TwinEngine implements Engine {
         ownerAccount: job.owner_account,
         trustScore: plan.kind === 'git' || plan.kind === 'npm' ? 7 : 5,
         jobId: job.id,
+        ...(resume ? { resume } : {}),
+        keepStagingOnError: (err) => ctx.signal.aborted || isTransient(err),
         signal: ctx.signal,
         onProgress: ctx.progress,
         pool: (this.pool ??= ChunkPool.create()),
@@ -368,12 +383,6 @@ export class TwinEngine implements Engine {
       }
       const { versionId: _v, snippets: _s, ...progress } = summary;
       return progress;
-    } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code && TRANSIENT_CODES.has(code)) throw err;
-      // A provider down or rate-limited mid-index: the runner retries the attempt later.
-      if (err instanceof EmbeddingError && err.retryable) throw err;
-      throw new PermanentJobError((err as Error).message);
     } finally {
       await source.close();
     }
@@ -383,7 +392,8 @@ export class TwinEngine implements Engine {
 export async function createEngine(opts: EngineOptions): Promise<TwinEngine> {
   const log = opts.log ?? (() => {});
   const db = opts.db ?? (await openDatabase(opts.config));
-  await migrate(db, MIGRATIONS, log);
+  if (opts.migrate === false) await adoptSchema(db, MIGRATIONS);
+  else await migrate(db, MIGRATIONS, log);
   const engine = new TwinEngine(db, opts);
   if (opts.worker !== false) engine.runner.start();
   return engine;

@@ -112,6 +112,8 @@ export const JobProgress = z.object({
   elapsedMs: z.number(),
   /** Refresh: pages copied unchanged from the serving version (not parsed or chunked again). */
   reused: z.number().optional(),
+  /** A resumed attempt: pages an earlier attempt had committed (not fetched or parsed again). */
+  resumed: z.number().optional(),
 });
 export type JobProgress = z.infer<typeof JobProgress>;
 
@@ -125,8 +127,19 @@ export const Job = z.object({
   error: z.string().nullable(),
   createdAt: z.string(),
   updatedAt: z.string(),
+  /** Attempts started so far (a retry or a crashed worker's job counts one more). */
+  attempts: z.number().optional(),
+  maxAttempts: z.number().optional(),
+  /** When a job waiting out a retry backoff runs next; null otherwise. */
+  nextRunAt: z.string().nullable().optional(),
+  /** Cancel asked while it runs: its worker stops at the next page batch. */
+  cancelRequested: z.boolean().optional(),
 });
 export type Job = z.infer<typeof Job>;
+
+/** `GET /api/v1/jobs`: the caller's jobs (every job for an admin or the local CLI), newest first. */
+export const JobList = z.object({ jobs: z.array(Job) });
+export type JobList = z.infer<typeof JobList>;
 
 /** `POST /api/v1/libs/refresh`: re-index one library (or every one) from its stored sources. */
 export const RefreshBody = z.object({ libraryId: z.string().min(1).max(300).optional() });
@@ -169,9 +182,14 @@ export const HealthResponse = z.object({
   /** What queries on embedded libraries do right now: `hybrid`, or `lexical` (the fallback). */
   search: z.enum(['lexical', 'hybrid']).optional(),
   embeddingModel: z.string().optional(),
-  libraries: z.number(),
+  /** Libraries indexed; null while the database does not answer (liveness stays 200: see /ready). */
+  libraries: z.number().nullable(),
 });
 export type HealthResponse = z.infer<typeof HealthResponse>;
+
+/** `GET /ready`: 200 with ready true, or 503 with the reason (database down, migrations pending). */
+export const ReadyResponse = z.object({ ready: z.boolean(), reason: z.string().optional() });
+export type ReadyResponse = z.infer<typeof ReadyResponse>;
 
 /** A page whose text the injection screening neutralized (server/indexing/screen.ts). */
 export const PageFlag = z.object({

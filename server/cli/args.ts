@@ -6,9 +6,19 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { parseLibraryId } from '../../shared/library-id.js';
 import { VERSION } from '../config.js';
 import { registerAccountsCommands, type AccountsCommand } from './accounts.js';
+import { registerArchiveCommands, type ArchiveCommand } from './archive.js';
+import { parseConcurrency, registerJobsCommands, type JobsCommand } from './jobs.js';
 
 export type CliCommand =
-  | { name: 'serve'; port?: number; host?: string }
+  | {
+      name: 'serve';
+      port?: number;
+      host?: string;
+      worker?: false;
+      concurrency?: number;
+      migrate?: false;
+    }
+  | { name: 'migrate' }
   | {
       name: 'add';
       source: string;
@@ -25,10 +35,12 @@ export type CliCommand =
   | { name: 'remove'; libraryId: string }
   | { name: 'refresh'; libraryId?: string }
   | { name: 'mcp'; remote?: string }
-  | AccountsCommand;
+  | AccountsCommand
+  | ArchiveCommand
+  | JobsCommand;
 
 /** Either a command to run, or an exit code when help, version or a usage error ended parsing. */
-export type ParseResult = { command: CliCommand } | { exitCode: number };
+export type ParseResult = { command: CliCommand; configFile?: string } | { exitCode: number };
 
 export interface ParseOutput {
   out: (text: string) => void;
@@ -52,7 +64,9 @@ export function parseArgs(argv: readonly string[], output: ParseOutput): ParseRe
     // Help and version end with exit code 0; everything else commander reports is bad usage.
     return { exitCode: err.exitCode === 0 ? 0 : EXIT_USAGE };
   }
-  return parsed ? { command: parsed } : { exitCode: EXIT_USAGE };
+  const configFile = program.opts<{ config?: string }>().config;
+  if (!parsed) return { exitCode: EXIT_USAGE };
+  return { command: parsed, ...(configFile !== undefined ? { configFile } : {}) };
 }
 
 function buildProgram(set: (command: CliCommand) => void, output: ParseOutput): Command {
@@ -61,6 +75,10 @@ function buildProgram(set: (command: CliCommand) => void, output: ParseOutput): 
       'Current, version-exact documentation for your libraries, for people and coding agents.',
     )
     .version(VERSION)
+    .option(
+      '--config <file>',
+      'settings file (YAML or JSON, keys as the environment variables; the environment wins)',
+    )
     // Without this the root's --version would swallow `add --version v5`.
     .enablePositionalOptions()
     .showHelpAfterError('(run twinmcp --help for usage)')
@@ -73,7 +91,33 @@ function buildProgram(set: (command: CliCommand) => void, output: ParseOutput): 
     .description('Run the HTTP server (REST API) on this data directory')
     .option('-p, --port <port>', 'port to listen on (0 = any free port)', parsePort)
     .option('--host <host>', 'address to bind to (default 127.0.0.1)')
-    .action((opts: { port?: number; host?: string }) => set({ name: 'serve', ...opts }));
+    .option('--no-worker', 'run no indexing jobs here (`twinmcp worker` processes run them)')
+    .option('-c, --concurrency <n>', 'indexing jobs run at once (default 1)', parseConcurrency)
+    .option('--no-migrate', 'apply no migrations at start (`twinmcp migrate` does; /ready waits)')
+    .action(
+      (opts: {
+        port?: number;
+        host?: string;
+        worker: boolean;
+        concurrency?: number;
+        migrate: boolean;
+      }) => {
+        const { worker, migrate, ...rest } = opts;
+        set({
+          name: 'serve',
+          ...rest,
+          ...(worker ? {} : { worker: false }),
+          ...(migrate ? {} : { migrate: false }),
+        });
+      },
+    );
+
+  program
+    .command('migrate')
+    .description(
+      'Apply pending database migrations and exit (safe to run from many instances at once)',
+    )
+    .action(() => set({ name: 'migrate' }));
 
   program
     .command('add')
@@ -172,6 +216,8 @@ function buildProgram(set: (command: CliCommand) => void, output: ParseOutput): 
     );
 
   registerAccountsCommands(program, set);
+  registerArchiveCommands(program, set);
+  registerJobsCommands(program, set);
 
   for (const command of program.commands) {
     command.exitOverride().configureOutput({ writeOut: output.out, writeErr: output.err });

@@ -11,6 +11,7 @@ import type {
   SearchResult,
 } from '../../shared/api.js';
 import type { Config } from '../config.js';
+import type { JobsConfig } from '../jobs/config.js';
 import { EngineError, type Engine } from '../engine-types.js';
 import {
   acquireLock,
@@ -41,6 +42,10 @@ export interface Backend {
   remove(libraryId: string): Promise<void>;
   /** Queues refresh jobs for one library, or every library when undefined. */
   refresh(libraryId: string | undefined): Promise<RefreshResponse>;
+  /** Jobs newest first (server/cli/jobs.ts); optional for test fakes. */
+  listJobs?(states?: Job['state'][]): Promise<Job[]>;
+  /** Throws EngineError(job_not_found) when there is no such job. */
+  cancelJob?(id: string): Promise<Job>;
   close(): Promise<void>;
 }
 
@@ -48,6 +53,12 @@ export interface Backend {
 export type EngineFactory = (opts: {
   config: Config;
   log: (message: string) => void;
+  /** Run indexing jobs in this process (default true); `serve --no-worker` and `jobs` say no. */
+  worker?: boolean;
+  /** Apply pending migrations at open (default true); `serve --no-migrate` says no. */
+  migrate?: boolean;
+  /** Job runner settings over the TWINMCP_JOB_* variables (server/jobs/config.ts). */
+  jobs?: Partial<JobsConfig>;
 }) => Promise<Engine>;
 
 export interface OpenOptions {
@@ -58,6 +69,8 @@ export interface OpenOptions {
   command: string;
   /** How long to wait for a starting server to write its port; 15 s covers a cold PGlite start. */
   startupWaitMs?: number;
+  /** Run jobs in the engine opened here (default true). */
+  worker?: boolean;
 }
 
 /**
@@ -83,7 +96,11 @@ export async function openBackend(opts: OpenOptions): Promise<Backend> {
   });
   try {
     // Engine chatter (migrations, job steps) is debug output for a one-shot command.
-    const engine = await opts.createEngine({ config: opts.config, log: opts.log.debug });
+    const engine = await opts.createEngine({
+      config: opts.config,
+      log: opts.log.debug,
+      ...(opts.worker === false ? { worker: false } : {}),
+    });
     return localBackend(engine, () => lock.release());
   } catch (err) {
     await lock.release();
@@ -124,6 +141,18 @@ export function localBackend(engine: Engine, onClose: () => Promise<void>): Back
     async refresh(libraryId) {
       if (!engine.refresh) throw new EngineError('internal_error', 'This engine cannot refresh.');
       return engine.refresh(libraryId);
+    },
+    async listJobs(states) {
+      if (!engine.listJobs) throw new EngineError('internal_error', 'This engine lists no jobs.');
+      return engine.listJobs(undefined, states);
+    },
+    async cancelJob(id) {
+      const job = await engine.cancelJob?.(id);
+      if (!job) throw new EngineError('job_not_found', `Job ${id} not found`);
+      if (job.state === 'succeeded' || job.state === 'failed') {
+        throw new EngineError('conflict', `Job ${id} has already ${job.state}.`);
+      }
+      return job;
     },
     async remove(libraryId) {
       if (!(await engine.removeLibrary(libraryId))) {

@@ -3,6 +3,7 @@ import {
   ContextResponse,
   ErrorBody,
   Job,
+  JobList,
   LibrarySummary,
   RefreshResponse,
   SearchResponse,
@@ -98,6 +99,14 @@ export function createRemoteBackend(
       await json(RemoveResponse, `/api/v1/libs?${new URLSearchParams({ libraryId })}`, {
         method: 'DELETE',
       });
+    },
+    async listJobs(states) {
+      const params = states?.length ? `?${new URLSearchParams({ state: states.join(',') })}` : '';
+      return (await json(JobList, `/api/v1/jobs${params}`)).jobs;
+    },
+    async cancelJob(id) {
+      const path = `/api/v1/jobs/${encodeURIComponent(id)}`;
+      return (await json(JobResponse, path, { method: 'DELETE' })).job;
     },
     // Nothing to release: the server owns the engine and the lock.
     close: async () => undefined,

@@ -5,6 +5,8 @@ import { absoluteNpmSource, isNpmSource } from '../indexing/sources/npm-spec.js'
 import { runStdio } from '../mcp/stdio.js';
 import type { CliCommand } from './args.js';
 import type { AccountsCommand } from './accounts.js';
+import type { ArchiveCommand } from './archive.js';
+import type { JobsCommand } from './jobs.js';
 import type { Backend } from './backend.js';
 import { formatJobSummary, formatLibraries, formatSearchResults } from './output.js';
 import { createProgressReporter } from './progress.js';
@@ -18,7 +20,10 @@ export interface CliIo {
   cwd: string;
 }
 
-export type ClientCommand = Exclude<CliCommand, { name: 'serve' } | AccountsCommand>;
+export type ClientCommand = Exclude<
+  CliCommand,
+  { name: 'serve' } | { name: 'migrate' } | AccountsCommand | ArchiveCommand | JobsCommand
+>;
 
 /** Runs one command against the backend; resolves to the exit code. */
 export async function runCommand(

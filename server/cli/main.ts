@@ -1,7 +1,7 @@
 /**
  * The `twinmcp` command line. `main` parses, picks where the engine runs (a live server that
  * owns the data directory, or this process), runs one command and maps failures to exit codes:
- * 0 ok, 1 error, 2 usage or data directory in use, 3 not found.
+ * 0 ok, 1 error, 2 usage or data directory in use, 3 not found, 4 archive refused (archive.ts).
  */
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { EngineError } from '../engine-types.js';
@@ -9,11 +9,15 @@ import { LockHeldError, readLock } from '../lock.js';
 import { runStdio } from '../mcp/stdio.js';
 import { createRemoteBackend } from './client.js';
 import { AccountsCliError, isAccountsCommand, runAccountsCommand } from './accounts.js';
+import { isArchiveCommand, runArchiveCommand } from './archive.js';
 import { EXIT_USAGE, parseArgs, type CliCommand } from './args.js';
 import { openBackend, type EngineFactory } from './backend.js';
 import { runCommand, type CliIo } from './commands.js';
 import { createLog } from './log.js';
+import { isJobsCommand, runJobsCommand } from './jobs.js';
 import { serve } from './serve.js';
+import { applyConfigFile, withFileOrigin } from '../ops/config-file.js';
+import { runWorker } from './worker.js';
 
 export interface OutputStream {
   write(text: string): unknown;
@@ -50,17 +54,53 @@ export async function main(argv: readonly string[], deps: Partial<CliDeps> = {})
   if ('exitCode' in parsed) return parsed.exitCode;
 
   try {
-    const config = withFlags(loadConfig(env), parsed.command);
+    const config = withFlags(loadWithFile(env, parsed.configFile), parsed.command);
     const log = createLog(config.logLevel, io.err);
     const createEngine = deps.createEngine ?? defaultEngineFactory;
     if (parsed.command.name === 'serve') {
+      const { worker, concurrency, migrate } = parsed.command;
       return await serve({
         config,
         log,
         io,
         createEngine,
         ...(deps.stopSignal ? { stopSignal: deps.stopSignal } : {}),
+        ...(worker === false ? { worker } : {}),
+        ...(concurrency !== undefined ? { concurrency } : {}),
+        ...(migrate === false ? { migrate } : {}),
       });
+    }
+    if (parsed.command.name === 'migrate') {
+      // Loaded on use, like the engine: it opens the database.
+      const { runMigrate } = await import('./migrate.js');
+      return await runMigrate({ config, log, io });
+    }
+    if (parsed.command.name === 'worker') {
+      const { concurrency } = parsed.command;
+      return await runWorker({
+        config,
+        log,
+        io,
+        createEngine,
+        ...(deps.stopSignal ? { stopSignal: deps.stopSignal } : {}),
+        ...(concurrency !== undefined ? { concurrency } : {}),
+      });
+    }
+    if (isJobsCommand(parsed.command)) {
+      const jobsCommand = parsed.command;
+      // Listing or cancelling runs no jobs here: a worker or the server does.
+      const backend = await openBackend({
+        config,
+        log,
+        createEngine,
+        command: 'jobs',
+        worker: false,
+      });
+      try {
+        return await runJobsCommand(jobsCommand, backend, io);
+      } finally {
+        await backend.close();
+      }
     }
     if (parsed.command.name === 'mcp' && parsed.command.remote) {
       // The key comes from the environment: a command-line argument is visible to every user.
@@ -82,6 +122,8 @@ export async function main(argv: readonly string[], deps: Partial<CliDeps> = {})
     }
     if (isAccountsCommand(parsed.command))
       return await runAccountsCommand(parsed.command, config, io);
+    if (isArchiveCommand(parsed.command))
+      return await runArchiveCommand(parsed.command, config, io);
     const backend = await openBackend({ config, log, createEngine, command: parsed.command.name });
     try {
       return await runCommand(parsed.command, backend, io);
@@ -120,6 +162,18 @@ function describeError(err: unknown, debug: string | undefined): string {
   if (debug && debug !== '0') return `error: ${err.stack ?? err.message}`;
   // The engine's not-found messages already name the closest libraries.
   return `error: ${err.message}`;
+}
+
+/** The configuration, with `--config` or TWINMCP_CONFIG applied under the environment. */
+function loadWithFile(env: NodeJS.ProcessEnv, flag: string | undefined): Config {
+  const file = flag ?? (env.TWINMCP_CONFIG?.trim() || undefined);
+  if (!file) return loadConfig(env);
+  const applied = applyConfigFile(file, env);
+  try {
+    return loadConfig(env);
+  } catch (err) {
+    throw err instanceof ConfigError ? withFileOrigin(err, applied) : err;
+  }
 }
 
 function withFlags(config: Config, command: CliCommand): Config {

@@ -5,6 +5,7 @@
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config.js';
 import type { Engine } from '../engine-types.js';
+import { startRetention } from '../accounts/privacy.js';
 import { buildApp } from '../http/app.js';
 import { isLoopbackHost } from '../http/localhost-safety.js';
 import { RefreshScheduler } from '../indexing/refresh-scheduler.js';
@@ -13,6 +14,7 @@ import type { EngineFactory } from './backend.js';
 import { serverUrl } from './backend.js';
 import type { CliIo } from './commands.js';
 import type { Log } from './log.js';
+import { shutdownGuard } from '../ops/shutdown.js';
 
 export interface ServeOptions {
   config: Config;
@@ -27,6 +29,12 @@ export interface ServeOptions {
    * its end stops the server.
    */
   whileServing?: (engine: Engine) => Promise<void>;
+  /** False: run no indexing jobs in this process (`serve --no-worker`; workers run them). */
+  worker?: boolean;
+  /** Indexing jobs run at once (`--concurrency`). */
+  concurrency?: number;
+  /** False: apply no migrations at start (`serve --no-migrate`; `twinmcp migrate` does). */
+  migrate?: boolean;
 }
 
 /** Runs until stopped; resolves to the exit code. */
@@ -45,9 +53,18 @@ export async function serve(opts: ServeOptions): Promise<number> {
   let engine: Engine | undefined;
   let app: FastifyInstance | undefined;
   let scheduler: RefreshScheduler | undefined;
+  let retention: { stop(): Promise<void> } | undefined;
   try {
-    engine = await opts.createEngine({ config, log: log.info });
+    engine = await opts.createEngine({
+      config,
+      log: log.info,
+      ...(opts.worker === false ? { worker: false } : {}),
+      ...(opts.migrate === false ? { migrate: false } : {}),
+      ...(opts.concurrency !== undefined ? { jobs: { concurrency: opts.concurrency } } : {}),
+    });
     scheduler = startScheduler(engine, config, log);
+    // Usage events past TWINMCP_USAGE_RETENTION_DAYS: purged now, then daily.
+    retention = startRetention(engine.db, config.privacy?.usageRetentionDays ?? 0, log.info);
     app = await buildApp({
       engine,
       config,
@@ -86,9 +103,21 @@ export async function serve(opts: ServeOptions): Promise<number> {
     io.err('Shutting down...\n');
     return 0;
   } finally {
+    // In-flight requests finish (app.close), running jobs go back to the queue (engine.close);
+    // past TWINMCP_SHUTDOWN_TIMEOUT_MS the process exits anyway. Not under a test's stopSignal.
+    const timeoutMs = config.ops?.shutdownTimeoutMs ?? 25_000;
+    const guard = opts.stopSignal
+      ? undefined
+      : shutdownGuard(timeoutMs, () => {
+          io.err(`Shutdown took longer than ${timeoutMs} ms: exiting now.\n`);
+          lock.releaseSync();
+          process.exit(1);
+        });
     // Reverse order of start-up; also runs when listen() failed (e.g. the port is taken).
     await scheduler?.stop();
+    await retention?.stop();
     await shutdown(app, engine, lock, log);
+    guard?.done();
     process.off('exit', onExit);
   }
 }

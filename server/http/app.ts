@@ -3,6 +3,7 @@
  * Routes are encapsulated plugins; the engine is the one shared service, decorated on the root.
  */
 import Fastify, { type FastifyInstance } from 'fastify';
+import type { DestinationStream } from 'pino';
 import { serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { Config } from '../config.js';
 import type { Engine } from '../engine-types.js';
@@ -18,10 +19,14 @@ import { refreshRoutes } from './routes-refresh.js';
 import { libsRoutes } from './routes-libs.js';
 import { flagsRoutes } from './routes-flags.js';
 import { accountRoutes } from './routes-account.js';
+import { adminRoutes } from './routes-admin.js';
+import { adminPageRoutes } from './admin-page.js';
 import { billingRoutes } from './routes-billing.js';
 import { deviceRoutes } from './routes-device.js';
 import { signinRoutes } from './routes-signin.js';
 import mcpRoutes from '../mcp/http.js';
+import opsHooks, { opsRoutes } from '../ops/plugin.js';
+import { genReqId, loggerOptions } from '../ops/logging.js';
 import chatRoutes from '../chat/routes.js';
 
 declare module 'fastify' {
@@ -38,6 +43,8 @@ export interface BuildAppOptions {
   /** Address the server will bind to; defaults to `config.host`. */
   boundHost?: string;
   logger?: boolean;
+  /** Where the request log goes instead of stdout (tests read it); implies `logger`. */
+  logStream?: DestinationStream;
   /** Time source for rate-limit windows and quotas (tests); default Date.now. */
   clock?: Clock;
 }
@@ -52,7 +59,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   // cast: Fastify's overloads cannot pick a server type from a union-typed trustProxy.
   const trustProxy = config.accounts?.trustProxy ?? false;
   const app = Fastify({
-    logger: opts.logger ? { level: config.logLevel } : false,
+    logger: opts.logger || opts.logStream ? loggerOptions(config.logLevel, opts.logStream) : false,
+    genReqId,
     bodyLimit: BODY_LIMIT,
     trustProxy: trustProxy as boolean,
   });
@@ -60,6 +68,8 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
   app.setSerializerCompiler(serializerCompiler);
   app.decorate('engine', opts.engine);
   installErrorHandling(app);
+  // First, so that every request is timed and carries its id, rejected ones included.
+  await app.register(opsHooks, { ...(config.ops ? { ops: config.ops } : {}) });
 
   await app.register(localhostSafety, {
     boundHost: opts.boundHost ?? config.host,
@@ -71,8 +81,15 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     accounts: config.accounts,
     isLocalAdmin: adminTokenCheck(opts.adminToken),
     ...(opts.clock ? { clock: opts.clock } : {}),
+    ipHashSecret: config.privacy?.ipHashSecret,
+    sessionSecret: config.signin.sessionSecret,
   });
   await app.register(healthRoutes);
+  await app.register(opsRoutes, {
+    ...(config.ops ? { ops: config.ops } : {}),
+    ...(config.accounts ? { accounts: config.accounts } : {}),
+    isLocalAdmin: adminTokenCheck(opts.adminToken),
+  });
   await app.register(libsRoutes, {
     prefix: '/api/v1',
     isAdmin: adminTokenCheck(opts.adminToken),
@@ -101,6 +118,17 @@ export async function buildApp(opts: BuildAppOptions): Promise<FastifyInstance> 
     accounts: config.accounts,
     ...(opts.clock ? { clock: opts.clock } : {}),
   });
-  await app.register(chatRoutes, { prefix: '/api/v1', config: config.chat });
+  await app.register(adminRoutes, {
+    prefix: '/api/v1',
+    accounts: config.accounts,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
+  await app.register(adminPageRoutes);
+  await app.register(chatRoutes, {
+    prefix: '/api/v1',
+    config: config.chat,
+    accounts: config.accounts,
+    ...(opts.clock ? { clock: opts.clock } : {}),
+  });
   return app;
 }
