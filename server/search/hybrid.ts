@@ -97,27 +97,35 @@ export function mmrOrder(
 ): Scored[] {
   const top = candidates[0]?.score ?? 0;
   if (top <= 0 || lambda >= 1) return candidates;
-  const pool = candidates.map((c) => ({ c, rel: c.score / top, v: vectorOf(c.chunkId), sim: 0 }));
+  // Lazy greedy (exact): a candidate's similarity to the picks only grows, so its value with a
+  // stale similarity bounds its true value from above; it is brought up to date only when that
+  // bound could beat the best so far. Scanning in relevance order, most candidates never need a
+  // dot product: measured on react (40 candidates, 20 picks, 1,536-d) 2.1 ms -> see BENCHMARKS.
+  const pool = candidates
+    .map((c) => ({ c, rel: c.score / top, v: vectorOf(c.chunkId), sim: 0, seen: 0 }))
+    .sort((a, b) => b.rel - a.rel);
+  const picks: Float32Array[] = [];
   const out: Scored[] = [];
   let ceiling = Infinity;
   while (pool.length > 0 && out.length < limit) {
     let bestAt = 0;
     let bestValue = -Infinity;
-    pool.forEach((p, i) => {
+    for (let i = 0; i < pool.length; i++) {
+      const p = pool[i]!;
+      if (lambda * p.rel - (1 - lambda) * p.sim <= bestValue) continue;
+      if (p.v) {
+        for (; p.seen < picks.length; p.seen++) p.sim = Math.max(p.sim, dot(p.v, picks[p.seen]!));
+      }
       const value = lambda * p.rel - (1 - lambda) * p.sim;
       if (value > bestValue) {
         bestValue = value;
         bestAt = i;
       }
-    });
+    }
     const [picked] = pool.splice(bestAt, 1);
     ceiling = Math.min(ceiling, picked!.rel);
     out.push({ ...picked!.c, score: ceiling });
-    if (picked!.v && out.length < limit) {
-      for (const p of pool) {
-        if (p.v) p.sim = Math.max(p.sim, dot(p.v, picked!.v));
-      }
-    }
+    if (picked!.v) picks.push(picked!.v);
   }
   for (const p of pool.sort((a, b) => b.rel - a.rel)) {
     ceiling = Math.min(ceiling, p.rel);
