@@ -7,6 +7,7 @@
 import type { ContextResponse, SearchResponse } from '../shared/api.js';
 import { parseLibraryId } from '../shared/library-id.js';
 import { libraryNames } from './chips.js';
+import { WORKSPACE_DEPS_HEADER } from './deps-header.js';
 import { ApiError, type ServerClient } from './client.js';
 import { jsImports, pythonImports, type HoverTarget, type ImportMap } from './hover-imports.js';
 import { bestSnippet, hoverMarkdown } from './hover-markdown.js';
@@ -67,24 +68,45 @@ export class HoverDocs {
     this.hovers.clear();
   }
 
-  private library(packageName: string, signal: AbortSignal): Promise<LibraryMatch | null> {
-    let found = this.libraries.get(packageName);
+  /**
+   * Resolves a document's imported packages ahead of the first hover (deferred, in the
+   * background): the server loads the locked version's index on a resolve, so the first hover
+   * then costs one warm query instead of a resolve plus a cold index load.
+   */
+  warm(imports: ImportMap, lockedOf: (packageName: string) => string | undefined): void {
+    const packages = new Set([...imports.values()].map((b) => b.packageName));
+    for (const name of [...packages].slice(0, 20)) {
+      this.library(name, lockedOf(name), new AbortController().signal).catch(() => {});
+    }
+  }
+
+  private library(
+    packageName: string,
+    locked: string | undefined,
+    signal: AbortSignal,
+  ): Promise<LibraryMatch | null> {
+    const key = `${packageName}@${locked ?? ''}`;
+    let found = this.libraries.get(key);
     if (!found) {
       found = this.client
         .json<SearchResponse>('/api/v1/libs/search', {
           query: { libraryName: packageName },
+          // The locked version lets the server pick (and preload) that version's index.
+          ...(locked
+            ? { headers: { [WORKSPACE_DEPS_HEADER]: JSON.stringify({ [packageName]: locked }) } }
+            : {}),
           signal,
         })
         .then((r) => {
           // Only a library that answers to the package's own name: a near miss shows wrong docs.
           const name = packageName.toLowerCase();
-          const hit = r.results.find(
-            (lib) => lib.id === `/npm/${name}` || libraryNames(lib).includes(name),
-          );
+          const hit = r.results
+            .map((lib) => ({ ...lib, id: parseLibraryId(lib.id)?.libraryId ?? lib.id }))
+            .find((lib) => lib.id === `/npm/${name}` || libraryNames(lib).includes(name));
           return hit ? { id: hit.id, versions: hit.versions } : null;
         });
-      this.libraries.set(packageName, found);
-      found.catch(() => this.libraries.delete(packageName));
+      this.libraries.set(key, found);
+      found.catch(() => this.libraries.delete(key));
     }
     return found;
   }
@@ -94,7 +116,7 @@ export class HoverDocs {
     locked: string | undefined,
     signal: AbortSignal,
   ): Promise<string | null> {
-    const lib = await this.library(target.packageName, signal);
+    const lib = await this.library(target.packageName, locked, signal);
     if (!lib) return null;
     const version = locked ? storedVersionFor(locked, lib.versions) : undefined;
     const libraryId = version ? `${lib.id}/${version}` : lib.id;

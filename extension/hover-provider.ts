@@ -25,6 +25,16 @@ export class DocHoverProvider implements vscode.HoverProvider {
     services.onDidChangeConnection(() => this.docs.clear());
   }
 
+  /** Resolves the document's imported packages ahead of the first hover (see HoverDocs.warm). */
+  async warm(doc: vscode.TextDocument): Promise<void> {
+    const imports = this.docs.importsOf(doc.uri.toString(), doc.version, doc.languageId, () =>
+      doc.getText(),
+    );
+    if (imports.size === 0) return;
+    const deps = await this.deps.get();
+    this.docs.warm(imports, (pkg) => deps.get(packageKey(doc.languageId, pkg)));
+  }
+
   async provideHover(
     doc: vscode.TextDocument,
     position: vscode.Position,
@@ -41,12 +51,7 @@ export class DocHoverProvider implements vscode.HoverProvider {
     const target = hoverTarget(text, doc.offsetAt(position), imports);
     if (!target) return undefined;
     const deps = await this.deps.get();
-    // Python packages are keyed by their PEP 503 name, as shared/lockfiles.ts writes them.
-    const name =
-      doc.languageId === 'python'
-        ? target.packageName.toLowerCase().replace(/[-_.]+/g, '-')
-        : target.packageName;
-    const locked = deps.get(name);
+    const locked = deps.get(packageKey(doc.languageId, target.packageName));
     let markdown = this.docs.cached(target, locked);
     if (!markdown) {
       await new Promise((r) => setTimeout(r, DEBOUNCE_MS));
@@ -62,4 +67,9 @@ export class DocHoverProvider implements vscode.HoverProvider {
     md.supportHtml = false;
     return new vscode.Hover(md);
   }
+}
+
+/** Python packages are keyed by their PEP 503 name, as shared/lockfiles.ts writes them. */
+function packageKey(languageId: string, packageName: string): string {
+  return languageId === 'python' ? packageName.toLowerCase().replace(/[-_.]+/g, '-') : packageName;
 }

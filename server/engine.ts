@@ -26,7 +26,7 @@ import { JobRunner, type JobContext } from './jobs/runner.js';
 import { loadCheckpoint } from './jobs/checkpoint.js';
 import { jobsConfigFromEnv, type JobsConfig } from './jobs/config.js';
 import { isTransient } from './jobs/errors.js';
-import { IndexCache } from './search/index-cache.js';
+import { IndexCache, warmIndex } from './search/index-cache.js';
 import { DEFAULT_QUERY_OPTIONS, queryDocs } from './search/query.js';
 import { resolveLibrary } from './search/resolve.js';
 import { withoutNul } from './search/text.js';
@@ -79,8 +79,7 @@ export class TwinEngine implements Engine {
     query: string | undefined,
     ctx: CallContext,
   ): Promise<SearchResult[]> {
-    const started = performance.now();
-    const name = withoutNul(libraryName).trim();
+    const [started, name] = [performance.now(), withoutNul(libraryName).trim()];
     query &&= withoutNul(query);
     if (!name) throw new EngineError('validation_error', 'libraryName must not be empty.');
     const results = await resolveLibrary(this.db, name, 5, ctx.owner);
@@ -90,6 +89,7 @@ export class TwinEngine implements Engine {
       const version = await workspaceVersion(this.db, r.id, ctx.workspaceDeps);
       if (version) Object.assign(r, { id: `${r.id}/${version}`, matchedVersion: version });
     }
+    warmIndex(this.db, this.cache, results[0]?.id, ctx.owner);
     this.usage.record({
       owner: ctx.owner ?? null,
       client: ctx.client,

@@ -1,4 +1,6 @@
-import type { LexicalIndex } from './lexical-index.js';
+import type { Queryable } from '../db/db.js';
+import { LexicalIndex } from './lexical-index.js';
+import { findServingVersion } from './versions.js';
 
 /** Keeps recently used indexes under a bound on their total entries (~12 bytes each). */
 export class IndexCache {
@@ -41,4 +43,21 @@ export class IndexCache {
       this.drop(id);
     }
   }
+}
+
+/**
+ * Loads a library's serving index in the background: a query-docs (an agent's next call, or an
+ * editor hover) usually follows a resolve, and loading is most of a cold query (~100-200 ms for
+ * a 3k-chunk version). Failures are ignored: the query itself reports them.
+ */
+export function warmIndex(
+  db: Queryable,
+  cache: IndexCache,
+  libraryId: string | undefined,
+  owner: string | null | undefined,
+): void {
+  if (!libraryId) return;
+  void findServingVersion(db, libraryId, owner)
+    .then((v) => cache.get(v.versionId, () => LexicalIndex.load(db, v.versionId)))
+    .catch(() => {});
 }

@@ -112,9 +112,33 @@ describe('extension logic against a real server', function () {
 
     const v2 = await docs.markdown(target, '2.0.1', new AbortController().signal);
     assert.match(v2 ?? '', /rem units/);
-    assert.equal(requests.length, before + 1, 'the library id came from the cache');
+    // Another locked version resolves again, naming it, so the server preloads that version.
+    assert.equal(requests.length, before + 2, 'one resolve and one query for kit 2.0.1');
     const unlocked = await docs.markdown(target, undefined, new AbortController().signal);
     assert.match(unlocked ?? '', /`\/acme\/kit\/v2` v2/, 'no lockfile: the latest version');
+  });
+
+  it('warms a document imports: the first hover then asks only for the snippet', async () => {
+    const docs = new HoverDocs(client, () => true);
+    const target = targetAt(docs, 'createWidget({');
+    const imports = docs.importsOf('file:///a.ts', 1, 'typescript', () => SOURCE);
+    const before = requests.length;
+    docs.warm(imports, (name) => (name === 'kit' ? '1.4.2' : undefined));
+    const deadline = Date.now() + 10_000;
+    while (
+      !requests.slice(before).some((u) => u.startsWith('/api/v1/libs/search?libraryName=kit'))
+    ) {
+      assert.ok(Date.now() < deadline, 'warm resolved kit');
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    await new Promise((r) => setTimeout(r, 200));
+    const afterWarm = requests.length;
+    const v1 = await docs.markdown(target, '1.4.2', new AbortController().signal);
+    assert.match(v1 ?? '', /`\/acme\/kit\/v1` v1/);
+    assert.deepEqual(
+      requests.slice(afterWarm).map((u) => u.split('?')[0]),
+      ['/api/v1/context'],
+    );
   });
 
   it('shows nothing for packages without indexed docs', async () => {

@@ -84,6 +84,8 @@ export function fakeVscode(extensionPath: string): FakeVscode {
       registerWebviewViewProvider: record('webviewView'),
       showInformationMessage: async () => undefined,
       showErrorMessage: async () => undefined,
+      activeTextEditor: undefined,
+      onDidChangeActiveTextEditor: () => ({ dispose() {} }),
     },
     authentication: { registerAuthenticationProvider: record('authentication') },
     lm: { registerMcpServerDefinitionProvider: record('mcp') },
