@@ -123,8 +123,11 @@ if [[ ! -x "$cs_tools/node_modules/.bin/code-server" || ! -x "$cs_node_pkg/bin/n
       cs_ok=false
   fi
   cp scripts/tools/code-server.json "$cs_tools/package.json"
-  if [[ "$cs_ok" != "true" ]] || ! (cd "$cs_tools" && PATH="$cs_node_pkg/bin:$PATH" npm_config_nodedir="$cs_node_pkg" \
-    npm install --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null); then
+  # Under `npm test` the outer npm (Node 20) exports npm_config_user_agent, which the inner npm
+  # would pass on; code-server's postinstall reads the Node version from it and refuses v20.
+  if [[ "$cs_ok" != "true" ]] || ! (cd "$cs_tools" && unset npm_config_user_agent &&
+    PATH="$cs_node_pkg/bin:$PATH" npm_config_nodedir="$cs_node_pkg" \
+      npm install --no-audit --no-fund --no-package-lock --loglevel=error >/dev/null); then
     rm -f "$cs_tools/package.json"
     if [[ "$ci" == "true" ]]; then
       fail "could not install code-server into $cs_tools (required under CI)"
