@@ -26,8 +26,12 @@ export function registerHover(
       .catch(() => {});
   };
   const timer = setTimeout(() => warm(vscode.window.activeTextEditor), WARM_DELAY_MS);
+  // How long our provider took per hover (the last 100), for the bench: executeHoverProvider
+  // also waits for VS Code's own TypeScript hover, whose first answer starts tsserver.
+  const timings: number[] = [];
   context.subscriptions.push(
     { dispose: () => clearTimeout(timer) },
+    vscode.commands.registerCommand('twinmcp.debug.hoverTimings', () => [...timings]),
     vscode.window.onDidChangeActiveTextEditor(warm),
     vscode.languages.registerHoverProvider(
       LANGUAGES.flatMap((language) => [
@@ -38,7 +42,13 @@ export function registerHover(
       {
         async provideHover(doc, position, token) {
           if (!services.hoverEnabled()) return undefined;
-          return (await load()).provideHover(doc, position, token);
+          const started = performance.now();
+          try {
+            return await (await load()).provideHover(doc, position, token);
+          } finally {
+            timings.push(performance.now() - started);
+            if (timings.length > 100) timings.shift();
+          }
         },
       },
     ),

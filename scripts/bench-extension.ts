@@ -29,7 +29,10 @@ export const TARGETS = { activationMs: 50, firstHoverMs: 300, warmHoverMs: 100 }
 
 export interface ExtensionRun {
   activationMs: number;
+  /** Our hover provider's time for the first hover (what the target is about). */
   firstHoverMs: number;
+  /** The whole `executeHoverProvider` call, which also waits for VS Code's TypeScript hover. */
+  firstHoverAllMs: number;
   /** Median of this run's warm hovers. */
   warmHoverMs: number;
 }
@@ -85,7 +88,12 @@ export async function measureExtension(opts: {
         timeoutMs: 180_000,
       });
       const m = run.results.metrics;
-      if (run.exitCode !== 0 || m.activationMs === undefined || m.firstHoverMs === undefined) {
+      if (
+        run.exitCode !== 0 ||
+        m.activationMs === undefined ||
+        m.firstHoverMs === undefined ||
+        m.firstHoverProviderMs === undefined
+      ) {
         const failed = run.results.tests.filter((t) => t.state === 'failed');
         throw new Error(
           `host run ${i + 1} failed (exit ${run.exitCode}): ${failed.map((t) => `${t.title}: ${t.error}`).join('\n')}\n${run.log.slice(-2000)}`,
@@ -93,11 +101,12 @@ export async function measureExtension(opts: {
       }
       const r = {
         activationMs: m.activationMs,
-        firstHoverMs: m.firstHoverMs,
+        firstHoverMs: m.firstHoverProviderMs,
+        firstHoverAllMs: m.firstHoverMs,
         warmHoverMs: median(m.warmHoverMs ?? []),
       };
       opts.log(
-        `extension bench: run ${i + 1}/${opts.runs}: activation ${ms(r.activationMs)} ms, first hover ${ms(r.firstHoverMs, 0)} ms, warm ${ms(r.warmHoverMs)} ms`,
+        `extension bench: run ${i + 1}/${opts.runs}: activation ${ms(r.activationMs)} ms, first hover ${ms(r.firstHoverMs, 0)} ms (with TypeScript's ${ms(r.firstHoverAllMs, 0)} ms), warm ${ms(r.warmHoverMs)} ms`,
       );
       runs.push(r);
     }
@@ -127,14 +136,22 @@ export function renderExtensionSection(runs: ExtensionRun[], warm: number): stri
     '### VS Code extension (real extension host: code-server 1.139.1)',
     '',
     `${runs.length} cold starts of the host (fresh user data, the packed VSIX installed), each: the activation time the extension measured, ` +
-      `the first \`vscode.executeHoverProvider\` on an identifier imported from zod in a workspace locked to zod 3 (nothing cached in the host), ` +
+      `the first \`vscode.executeHoverProvider\` on an identifier imported from zod in a workspace locked to zod 3 (nothing cached in the extension; timed by our provider itself, and as the whole call, which also waits for VS Code's TypeScript hover and its tsserver start), ` +
       `then ${warm} warm hovers (their median per run). Times include the round trip to a local TwinMCP server.`,
     '',
     table(
       ['', 'median ms', 'min ms', 'max ms', 'target ms', ''],
       [
         row('activation', 'activationMs', TARGETS.activationMs),
-        row('first hover', 'firstHoverMs', TARGETS.firstHoverMs),
+        row('first hover (our provider)', 'firstHoverMs', TARGETS.firstHoverMs),
+        [
+          'first hover (whole executeHoverProvider)',
+          ms(median(runs.map((r) => r.firstHoverAllMs))),
+          ms(Math.min(...runs.map((r) => r.firstHoverAllMs))),
+          ms(Math.max(...runs.map((r) => r.firstHoverAllMs))),
+          '–',
+          'VS Code TypeScript hover included',
+        ],
         row('warm hover', 'warmHoverMs', TARGETS.warmHoverMs),
       ],
     ),

@@ -39,6 +39,8 @@ export interface HostTestResults {
   metrics: {
     activationMs?: number;
     firstHoverMs?: number;
+    /** Our provider's own time for that first hover (without VS Code's TypeScript hover). */
+    firstHoverProviderMs?: number;
     warmHoverMs?: number[];
     /** A hover on a local (not imported) identifier first: other providers getting ready. */
     hostWarmupHoverMs?: number;

@@ -133,6 +133,9 @@ export function defineHostSuite(config: HostTestConfig, metrics: HostTestResults
       );
       const first = await twinHover();
       metrics.firstHoverMs = first.ms;
+      metrics.firstHoverProviderMs = (
+        await vscode.commands.executeCommand<number[]>('twinmcp.debug.hoverTimings')
+      ).at(-1);
       assert.ok(first.text, 'a TwinMCP hover for the imported symbol');
       // The first line names the library and the version answered: `**z.object** — /id/v3 v3`.
       const header = first.text.split('\n')[0]!;
