@@ -4,6 +4,7 @@ import { parseLibraryId } from '../../shared/library-id.js';
 import { VERSION } from '../config.js';
 import type { Queryable } from '../db/db.js';
 import { EngineError } from '../engine-types.js';
+import { versionEmbedding } from '../embeddings/store.js';
 import {
   ARCHIVE_FORMAT,
   ARCHIVE_FORMAT_VERSION,
@@ -177,31 +178,10 @@ export async function readLibraryExport(
 }
 
 async function embeddingInfo(db: Queryable, versionId: number): Promise<VersionInfo['embedding']> {
-  const [r] = await db.query<{
-    provider: string;
-    model: string;
-    dimensions: number;
-    vectors: number;
-    cached: number;
-    tokens: number;
-    cost_usd: number;
-    requests: number;
-    retries: number;
-    elapsed_ms: number;
-  }>(`SELECT * FROM version_embeddings WHERE version_id = $1`, [versionId]);
-  if (!r) return null;
-  return {
-    provider: r.provider,
-    model: r.model,
-    dimensions: Number(r.dimensions),
-    vectors: Number(r.vectors),
-    cached: Number(r.cached),
-    tokens: Number(r.tokens),
-    costUsd: Number(r.cost_usd),
-    requests: Number(r.requests),
-    retries: Number(r.retries),
-    elapsedMs: Number(r.elapsed_ms),
-  };
+  const found = await versionEmbedding(db, versionId);
+  if (!found) return null;
+  const { versionId: _id, ...info } = found;
+  return info;
 }
 
 /** Reads and signs a library's archive. */

@@ -157,7 +157,8 @@ async function shutdown(
   await lock.release();
 }
 
-function waitForStop(signal: AbortSignal | undefined, forceExit: () => void): Promise<void> {
+/** Resolves on the abort signal, or on SIGINT/SIGTERM; a second signal calls forceExit and exits 130. */
+export function waitForStop(signal: AbortSignal | undefined, forceExit: () => void): Promise<void> {
   if (signal) {
     return signal.aborted
       ? Promise.resolve()
@@ -167,7 +168,7 @@ function waitForStop(signal: AbortSignal | undefined, forceExit: () => void): Pr
     const stop = () => {
       process.off('SIGINT', stop);
       process.off('SIGTERM', stop);
-      // A second Ctrl-C while a slow close hangs exits at once (still releasing the lock).
+      // A second signal while a slow close (or job release) hangs exits at once.
       const force = () => {
         forceExit();
         process.exit(130);

@@ -9,6 +9,7 @@ import { acquireLock, generateAdminToken, type Lock } from '../lock.js';
 import type { EngineFactory } from './backend.js';
 import type { CliIo } from './commands.js';
 import type { Log } from './log.js';
+import { waitForStop } from './serve.js';
 
 export interface WorkerOptions {
   config: Config;
@@ -56,28 +57,4 @@ export async function runWorker(opts: WorkerOptions): Promise<number> {
     await lock?.release();
     process.off('exit', onExit);
   }
-}
-
-function waitForStop(signal: AbortSignal | undefined, forceExit: () => void): Promise<void> {
-  if (signal) {
-    return signal.aborted
-      ? Promise.resolve()
-      : new Promise((resolve) => signal.addEventListener('abort', () => resolve(), { once: true }));
-  }
-  return new Promise((resolve) => {
-    const stop = () => {
-      process.off('SIGINT', stop);
-      process.off('SIGTERM', stop);
-      // A second signal while jobs are being released exits at once (the leases then expire).
-      const force = () => {
-        forceExit();
-        process.exit(130);
-      };
-      process.once('SIGINT', force);
-      process.once('SIGTERM', force);
-      resolve();
-    };
-    process.on('SIGINT', stop);
-    process.on('SIGTERM', stop);
-  });
 }
