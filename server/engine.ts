@@ -70,8 +70,8 @@ export class TwinEngine implements Engine {
     const run = (job: JobRow, ctx: JobContext) => this.runIndexJob(job, ctx);
     const jobs = { ...jobsConfigFromEnv(), ...opts.jobs };
     this.runner = new JobRunner(db, { index: run, refresh: run }, { log, ...jobs });
-    // Started now: each worker loads the o200k tables (~1 s) before its first page.
-    if (opts.worker !== false) this.pool = ChunkPool.create();
+    // Started and warmed now: each worker loads the o200k tables (~1 s) before its first page.
+    if (opts.worker !== false) void (this.pool = ChunkPool.create())?.warm();
   }
 
   async resolve(

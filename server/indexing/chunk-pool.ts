@@ -9,6 +9,35 @@ import { workerEntry } from '../db/pglite-thread-entry.js';
 import { chunkPage, type ChunkOptions } from './chunk.js';
 import type { Chunk, SourcePage } from './types.js';
 
+const WARM_PAGE: SourcePage = {
+  path: 'warm-up.md',
+  format: 'markdown',
+  text: [
+    '---',
+    'title: Warm-up',
+    '---',
+    '# Getting started {/*start*/}',
+    '',
+    'Install the *package* with `npm install x` and read [the guide](./guide.md).',
+    '',
+    '- one `item`',
+    '- **two** items',
+    '',
+    '<Note>',
+    '',
+    '| option | default |',
+    '| --- | --- |',
+    '| `port` | 3000 |',
+    '',
+    '</Note>',
+    '',
+    '```ts',
+    "import { createServer } from 'x';",
+    'createServer({ port: 3000 }).listen();',
+    '```',
+  ].join('\n'),
+};
+
 interface Pending {
   resolve: (chunks: Chunk[]) => void;
   reject: (err: Error) => void;
@@ -83,6 +112,15 @@ export class ChunkPool {
     })
       .catch(() => chunkPage(page, opts))
       .finally(() => this.owner.delete(id));
+  }
+
+  /**
+   * Has every worker chunk a small page: their modules load and the parser's hot paths compile
+   * before the first library, which then indexes at full speed (the engine calls this at start).
+   * Never rejects.
+   */
+  async warm(): Promise<void> {
+    await Promise.all(this.workers.map(() => this.chunk(WARM_PAGE).catch(() => [])));
   }
 
   async close(): Promise<void> {

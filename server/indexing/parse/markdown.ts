@@ -1,11 +1,6 @@
-import type { Root } from 'mdast';
-import remarkFrontmatter from 'remark-frontmatter';
-import remarkGfm from './gfm-lite.js';
-import remarkMdx from 'remark-mdx';
-import remarkParse from 'remark-parse';
-import { unified } from 'unified';
 import { parse as parseYaml } from 'yaml';
 import { htmlFragmentToMdast } from './html.js';
+import { markdownItToMdast } from './markdown-it-mdast.js';
 import {
   markEdited,
   rememberSources,
@@ -14,47 +9,40 @@ import {
   type ParsedPage,
 } from './mdast-tools.js';
 
-const markdownParser = unified()
-  .use(remarkParse)
-  .use(remarkGfm)
-  .use(remarkFrontmatter, ['yaml', 'toml'])
-  .freeze();
-const mdxParser = unified()
-  .use(remarkParse)
-  .use(remarkGfm)
-  .use(remarkFrontmatter, ['yaml', 'toml'])
-  .use(remarkMdx)
-  .freeze();
-
 // Containers whose children are blocks; html anywhere else is inline (a single tag).
 const FLOW_PARENTS = new Set(['root', 'blockquote', 'listItem', 'footnoteDefinition']);
-const DROPPED_TYPES = new Set(['yaml', 'toml', 'mdxjsEsm', 'mdxFlowExpression', 'definition']);
-const DROPPED_JSX = new Set(['script', 'style', 'template']);
 // `{/*id*/}` (react.dev) and `{#id}` (VitePress) at the end of a heading name its anchor.
-const HEADING_ID_COMMENT = /^\/\*\s*([\w-]+)\s*\*\/$/;
 const HEADING_ID_SUFFIX = /\s*\{#([\w-]+)\}\s*$/;
+// YAML (`---`) or TOML (`+++`) front matter at the very start of a page.
+const FRONT_MATTER = /^(---|\+\+\+)[ \t]*\n([\s\S]*?)\n\1[ \t]*(?=\n|$)/;
 
 /**
- * Parses Markdown or MDX into a clean mdast: front matter read for the title, MDX imports,
- * expressions and comments dropped, JSX and raw HTML reduced to their content. Throws on
- * input the MDX parser rejects; the caller falls back to plain Markdown.
+ * Parses Markdown or MDX into a clean mdast: front matter read for the title and dropped, MDX
+ * import/export statements and `{/* comments *\/}` dropped, JSX and raw HTML reduced to their
+ * content. MDX is read as CommonMark with its JSX as HTML, after the source-level fixes below
+ * (a tag line touching a code fence, ESM blocks): on documentation that loses nothing an
+ * MDX parser keeps, and never rejects a page. Never throws on any input.
  */
 export function parseMarkdown(text: string, opts: { mdx: boolean }): ParsedPage {
-  const source = opts.mdx ? text : cleanProseLines(dedentAdmonitions(text));
-  const tree = (opts.mdx ? mdxParser : markdownParser).parse(source) as Root;
+  const normalized = text.replace(/\r\n?/g, '\n');
+  const fm = FRONT_MATTER.exec(normalized);
+  const title = fm?.[1] === '---' ? frontMatterTitle(fm[2] ?? '') : undefined;
+  // Front matter is blanked out, not cut, so nothing else shifts.
+  const body = fm
+    ? normalized.slice(0, fm[0].length).replace(/[^\n]/g, ' ') + normalized.slice(fm[0].length)
+    : normalized;
+  const source = cleanProseLines(opts.mdx ? body : dedentAdmonitions(body), opts.mdx);
+  const tree = markdownItToMdast(source, opts);
   const root = tree as unknown as LooseNode;
-  const title = frontMatterTitle(root);
   cleanChildren(root, 0);
   tidy(root);
   rememberSources(tree, source);
-  return { tree, title };
+  return { tree, ...(title ? { title } : {}) };
 }
 
-function frontMatterTitle(root: LooseNode): string | undefined {
-  const fm = root.children?.find((c) => c.type === 'yaml');
-  if (!fm?.value) return undefined;
+function frontMatterTitle(yaml: string): string | undefined {
   try {
-    const data: unknown = parseYaml(fm.value);
+    const data: unknown = parseYaml(yaml);
     if (data && typeof data === 'object' && 'title' in data) {
       const title = (data as { title: unknown }).title;
       if (typeof title === 'string' || typeof title === 'number') return String(title).trim();
@@ -85,50 +73,13 @@ function cleanChildren(parent: LooseNode, depth: number): void {
 }
 
 function cleanNode(node: LooseNode, parent: LooseNode, depth: number): LooseNode[] {
-  if (DROPPED_TYPES.has(node.type)) return [];
-  switch (node.type) {
-    case 'mdxTextExpression': {
-      const m = HEADING_ID_COMMENT.exec((node.value ?? '').trim());
-      if (parent.type === 'heading' && m?.[1]) setAnchor(parent, m[1]);
-      return [];
-    }
-    case 'mdxJsxFlowElement':
-    case 'mdxJsxTextElement':
-      return unwrapJsx(node, parent, depth);
-    case 'html':
-      return FLOW_PARENTS.has(parent.type)
-        ? reduceHtmlBlock(node.value ?? '', depth)
-        : inlineHtml(node);
-    default:
-      cleanChildren(node, depth);
-      return [node];
+  if (node.type === 'html') {
+    return FLOW_PARENTS.has(parent.type)
+      ? reduceHtmlBlock(node.value ?? '', depth)
+      : inlineHtml(node);
   }
-}
-
-function unwrapJsx(node: LooseNode, parent: LooseNode, depth: number): LooseNode[] {
-  const name = typeof node.name === 'string' ? node.name : '';
-  if (DROPPED_JSX.has(name)) return [];
   cleanChildren(node, depth);
-  const children = node.children ?? [];
-  // A `title="..."` on a block component (Accordion, Callout) or a tab's `value` is visible text.
-  const title =
-    stringAttribute(node, 'title') ??
-    (/^Tab$/.test(name) ? stringAttribute(node, 'value') : undefined);
-  const flowParent = FLOW_PARENTS.has(parent.type) || parent.type === 'mdxJsxFlowElement';
-  if (title && node.type === 'mdxJsxFlowElement' && flowParent) {
-    const label: LooseNode = {
-      type: 'paragraph',
-      children: [{ type: 'strong', children: [{ type: 'text', value: title }] }],
-    };
-    return [label, ...children];
-  }
-  return children;
-}
-
-function stringAttribute(node: LooseNode, name: string): string | undefined {
-  const attrs = Array.isArray(node.attributes) ? (node.attributes as LooseNode[]) : [];
-  const attr = attrs.find((a) => a.type === 'mdxJsxAttribute' && a.name === name);
-  return typeof attr?.value === 'string' && attr.value.trim() ? attr.value.trim() : undefined;
+  return [node];
 }
 
 function inlineHtml(node: LooseNode): LooseNode[] {
@@ -144,10 +95,16 @@ const TAG = /<\/?[A-Za-z][^<>]*>|<!--[\s\S]*?(?:-->|$)/g;
  * the fences survive; otherwise it is read as HTML.
  */
 function reduceHtmlBlock(value: string, depth: number): LooseNode[] {
+  const label = componentLabel(value);
+  const rest = reduceHtml(value, depth);
+  return label ? [label, ...rest] : rest;
+}
+
+function reduceHtml(value: string, depth: number): LooseNode[] {
   if (!value.replace(TAG, '').trim()) return [];
   if (depth < 2 && /^\s*(```|~~~)/m.test(value)) {
-    const inner = markdownParser.parse(
-      cleanProseLines(value.replace(TAG, '\n')),
+    const inner = markdownItToMdast(
+      cleanProseLines(value.replace(TAG, '\n'), false),
     ) as unknown as LooseNode;
     cleanChildren(inner, depth + 1);
     return inner.children ?? [];
@@ -159,6 +116,23 @@ function reduceHtmlBlock(value: string, depth: number): LooseNode[] {
   } catch {
     return [{ type: 'paragraph', children: [{ type: 'text', value: value.replace(TAG, ' ') }] }];
   }
+}
+
+// An MDX component's opening tag with a visible `title="..."` (Accordion, Callout) or, on a
+// tab, `value="..."`.
+const COMPONENT_TITLE = /^\s*<([A-Z][\w.]*)\b[^<>]*?\s(title|value)=(?:"([^"]*)"|'([^']*)')[^<>]*>/;
+
+/** A bold label paragraph for a component's title, as the page renders it. */
+function componentLabel(value: string): LooseNode | undefined {
+  const m = COMPONENT_TITLE.exec(value);
+  if (!m) return undefined;
+  if (m[2] === 'value' && !/Tab/.test(m[1] ?? '')) return undefined;
+  const title = (m[3] ?? m[4] ?? '').trim();
+  if (!title) return undefined;
+  return {
+    type: 'paragraph',
+    children: [{ type: 'strong', children: [{ type: 'text', value: title }] }],
+  };
 }
 
 function takeHeadingSuffix(heading: LooseNode): void {
@@ -177,8 +151,7 @@ function setAnchor(heading: LooseNode, id: string): void {
 }
 
 const FENCE = /^ {0,3}(`{3,}|~{3,})/;
-// One-line MDX `import`/`export` statements, left as text when an .mdx page is read as
-// Markdown because the MDX parser rejected it.
+// One-line `import`/`export` statements: MDX syntax in a page read as Markdown.
 const ESM_LINE =
   /^(?:import\s+(?:[\w*{][^\n]*\s+from\s+)?['"][^'"\n]+['"];?|export\s+(?:const|let|default|function)\b[^\n]*)[ \t]*$/m;
 const ESM_LINES = new RegExp(ESM_LINE.source, 'gm');
@@ -233,16 +206,28 @@ function capitalise(word: string): string {
  * react.dev's `{/*id*\/}` heading anchors and `{/* comments *\/}` (parsed as text with
  * emphasis; anchors become `{#id}`, read back later, comments go), mkdocstrings
  * cross-references `[text][pkg.module.Name]`, which have no definition and would print as
- * escaped brackets around the text, and one-line MDX import/export statements.
+ * escaped brackets around the text, and MDX import/export statements (a block each in MDX; one
+ * line each when Markdown holds them). A line of only HTML/JSX tags right before or after a
+ * code fence gets a blank line between them: CommonMark would run the HTML block on into the
+ * fence (up to the next blank line, which code often has), where MDX ends the tag at its line.
  */
-function cleanProseLines(text: string): string {
-  if (!text.includes('{/*') && !text.includes('][') && !ESM_LINE.test(text)) return text;
+function cleanProseLines(text: string, mdx: boolean): string {
+  if (
+    !text.includes('{/*') &&
+    !text.includes('][') &&
+    !text.includes('<') &&
+    !(mdx ? ESM_START : ESM_LINE).test(text)
+  ) {
+    return text;
+  }
   const lines = text.split('\n');
   let fence: string | undefined;
+  let closedFence = false;
+  let inComment = false;
   let prose: string[] = [];
   const out: string[] = [];
   const flush = () => {
-    if (prose.length) out.push(cleanProse(prose.join('\n')));
+    if (prose.length) out.push(cleanProse(prose.join('\n'), mdx));
     prose = [];
   };
   for (const line of lines) {
@@ -256,9 +241,34 @@ function cleanProseLines(text: string): string {
         !line.trim().slice(m[1].length).trim()
       ) {
         fence = undefined;
+        closedFence = true;
       }
+      continue;
+    }
+    if (inComment) {
+      // A `{/* ... */}` comment over several lines hides everything in it, fences included.
+      const end = line.indexOf('*/}');
+      if (end === -1) continue;
+      inComment = false;
+      prose.push(line.slice(end + 3));
+      continue;
+    }
+    const open = line.lastIndexOf('{/*');
+    if (open !== -1 && line.indexOf('*/}', open) === -1) {
+      prose.push(line.slice(0, open));
+      inComment = true;
+      continue;
+    }
+    if (closedFence && TAG_LINE.test(line)) prose.push('');
+    closedFence = false;
+    if (mdx && TAG_LINE.test(line)) {
+      // MDX ends a JSX tag at its line: what follows is Markdown again. Expression values
+      // (`items={["a"]}`) would make the tag invalid HTML, so they are emptied.
+      prose.push('', line.trim().replace(JSX_EXPRESSION_VALUE, '=""'), '');
     } else if (m?.[1]) {
+      const before = prose[prose.length - 1];
       flush();
+      if (before !== undefined && TAG_LINE.test(before)) out.push('');
       fence = m[1];
       out.push(line);
     } else {
@@ -269,10 +279,23 @@ function cleanProseLines(text: string): string {
   return out.join('\n');
 }
 
-function cleanProse(text: string): string {
-  return text
+// A line holding nothing but HTML/JSX tags.
+const TAG_LINE = /^\s*(?:<\/?[A-Za-z][^<>]*>\s*)+$/;
+// `={...}` in a JSX tag, one level of nested braces deep.
+const JSX_EXPRESSION_VALUE = /=\{[^{}]*(?:\{[^{}]*\}[^{}]*)*\}/g;
+// An MDX ESM block: `import`/`export` at the start of a block, up to the next blank line.
+const ESM_START = /^(?:import|export)[\s{*]/m;
+const MDX_EXPRESSION = /(`+)[^`]*?\1|\{[^{}\n]*(?:\{[^{}\n]*\}[^{}\n]*)*\}/g;
+const ESM_BLOCKS = /(^|\n[ \t]*\n)(?:import|export)[\s{*][\s\S]*?(?=\n[ \t]*\n|$)/g;
+
+function cleanProse(text: string, mdx: boolean): string {
+  const cleaned = text
     .replace(/^(#{1,6}[ \t].*?)[ \t]*\{\/\*\s*([\w-]+)\s*\*\/\}[ \t]*$/gm, '$1 {#$2}')
     .replace(/\{\/\*[\s\S]*?\*\/\}/g, '')
-    .replace(/\[([^[\]\n]+)\]\[[A-Za-z_][\w-]*(?:\.[\w-]+)+\]/g, '$1')
-    .replace(ESM_LINES, '');
+    .replace(/\[([^[\]\n]+)\]\[[A-Za-z_][\w-]*(?:\.[\w-]+)+\]/g, '$1');
+  if (!mdx) return cleaned.replace(ESM_LINES, '');
+  // MDX expressions (`{props.value}`) are code, not text; inline code spans are kept.
+  return cleaned
+    .replace(ESM_BLOCKS, '$1')
+    .replace(MDX_EXPRESSION, (m: string, ticks?: string) => (ticks ? m : ''));
 }

@@ -78,7 +78,7 @@ export function rememberSources(tree: Root, source: string): void {
     const end = node.position?.end.offset;
     // An indented block's slice would lose its first line's indentation but keep the others'.
     if (start === undefined || end === undefined || node.position?.start.column !== 1) continue;
-    if (!untouched(node as LooseNode, source)) continue;
+    if (!untouched(node as LooseNode)) continue;
     const text = source.slice(start, end).trimEnd();
     if (!text || text.includes('\r') || ENTITY.test(text)) continue;
     if (node.type === 'code') {
@@ -90,16 +90,13 @@ export function rememberSources(tree: Root, source: string): void {
   }
 }
 
-function untouched(node: LooseNode, source: string): boolean {
-  const start = (node.position as { start?: { offset?: number } } | undefined)?.start?.offset;
-  if (edited.has(node) || start === undefined) return false;
+function untouched(node: LooseNode): boolean {
+  // The parser marks `_x_` emphasis as edited (markdown-it-mdast.ts), cleaners what they change.
+  if (edited.has(node)) return false;
   // Hand-aligned tables carry padding the serializer leaves out (tablePipeAlign: false), up to
   // 2x the tokens on wide tables.
   if (node.type === 'table') return false;
-  // PostgreSQL's parser reads `_reducer._` as the one lexeme `reducer._`, so the word would not
-  // be found; the serializer writes `*reducer.*`.
-  if ((node.type === 'emphasis' || node.type === 'strong') && source[start] === '_') return false;
-  return !node.children || node.children.every((c) => untouched(c, source));
+  return !node.children || node.children.every(untouched);
 }
 
 /** Markdown for one block node (or a root), with the serializer's character references undone. */

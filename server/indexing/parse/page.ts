@@ -13,7 +13,7 @@ export interface PageTree {
 
 /**
  * Parses a page by format, falling back to simpler readings instead of throwing:
- * MDX → Markdown → plain text; HTML → tag-stripped text; RST → plain text.
+ * Markdown/MDX → plain text; HTML → tag-stripped text; RST → plain text.
  */
 export function parsePage(page: SourcePage): PageTree {
   const text = page.text.replace(/^\uFEFF/, '');
@@ -21,7 +21,6 @@ export function parsePage(page: SourcePage): PageTree {
   switch (page.format) {
     case 'mdx':
       attempts.push(() => parseMarkdown(text, { mdx: true }));
-      attempts.push(() => parseMarkdown(text, { mdx: false }));
       break;
     case 'markdown':
       attempts.push(() => parseMarkdown(text, { mdx: false }));
