@@ -71,6 +71,11 @@ export const Snippet = z.object({
   code: z.array(z.object({ lang: z.string(), code: z.string() })),
   tokens: z.number(),
   score: z.number(),
+  /**
+   * When the snippet holds several sections of its page (in page order, each under a `####`
+   * heading in `content`): each section's title and source. `title` and `source` name the best.
+   */
+  sections: z.array(z.object({ title: z.string(), source: z.string() })).optional(),
 });
 export type Snippet = z.infer<typeof Snippet>;
 
