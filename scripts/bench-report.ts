@@ -33,6 +33,8 @@ export interface Report {
   rssAfterIndexMb: number;
   rssNowAfterIndexMb: number;
   storeAfterIndexBytes: number;
+  /** o200k tokens per stored chunk over every indexed set: p50, p95, max. */
+  chunkTokens: { n: number; p50: number; p95: number; max: number };
   latency1: Latencies;
   wire: WireLatencies;
   copyRuns: CopyRun[];
@@ -195,6 +197,12 @@ export function render(r: Report): string {
     `Peak RSS after indexing: ${r.rssAfterIndexMb.toFixed(0)} MB (peak after the cold starts, before indexing: ${r.rssAfterColdMb.toFixed(0)} MB; RSS now: ${r.rssNowAfterIndexMb.toFixed(0)} MB); ` +
       `store on disk: ${mb(r.storeAfterIndexBytes)} MB. "SQL" is time inside PGlite statements ` +
       '(including BEGIN/COMMIT); "other" is everything else (reading, parsing, chunking, token counting, building rows).',
+  );
+  const t = r.chunkTokens;
+  p(
+    `Chunk sizes over the indexed sets (${t.n.toLocaleString('en-US')} chunks): p50 ${t.p50} tokens, ` +
+      `p95 ${t.p95}, max ${t.max.toLocaleString('en-US')} (the bound is 800 tokens; only a code fence ` +
+      'is kept whole up to 4x that).',
   );
   for (const f of failed) p(`\nFAILED ${f.set.slug}: ${f.error}`);
   p();

@@ -327,6 +327,19 @@ async function main(): Promise<number> {
     const rssAfterIndexMb = peakRssMb();
     const rssNowAfterIndexMb = rssNowMb();
     const storeAfterIndexBytes = dirSize(storeDir);
+    const [sizes] = await db!.query<{ n: number; p50: number; p95: number; max: number }>(
+      `SELECT count(*)::int AS n,
+              coalesce(percentile_disc(0.5) WITHIN GROUP (ORDER BY tokens), 0)::int AS p50,
+              coalesce(percentile_disc(0.95) WITHIN GROUP (ORDER BY tokens), 0)::int AS p95,
+              coalesce(max(tokens), 0)::int AS max
+         FROM chunks`,
+    );
+    const chunkTokens = {
+      n: Number(sizes?.n ?? 0),
+      p50: Number(sizes?.p50 ?? 0),
+      p95: Number(sizes?.p95 ?? 0),
+      max: Number(sizes?.max ?? 0),
+    };
     const sqlByKind = [...profile.byKind].sort((a, b) => b[1].ms - a[1].ms);
 
     // 3. Query workload against the indexed sets.
@@ -412,6 +425,7 @@ async function main(): Promise<number> {
       rssAfterIndexMb,
       rssNowAfterIndexMb,
       storeAfterIndexBytes,
+      chunkTokens,
       latency1,
       wire,
       copyRuns,
