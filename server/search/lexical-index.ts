@@ -42,6 +42,8 @@ export interface Scored {
   /** Share of the query's IDF mass this chunk matched, 0..1. */
   coverage: number;
   titleCoverage: number;
+  /** The score before its page's share was added: what the chunk itself matched. */
+  own?: number;
 }
 
 export class LexicalIndex {
@@ -271,6 +273,7 @@ export class LexicalIndex {
     }
     const final = new Float64Array(n);
     for (const d of docs) final[d] = scores[d]! * factor(d);
+    const own = Float64Array.from(final);
     if (PAGE_WEIGHT > 0) {
       // A section of a page that answers much of the question is likelier to answer than the same
       // words on an unrelated page: each chunk gains a share of its page's best chunk score.
@@ -287,6 +290,7 @@ export class LexicalIndex {
     const out: Scored[] = docs.map((d) => ({
       chunkId: this.chunkIds[d]!,
       score: final[d]!,
+      own: own[d]!,
       coverage: covered[d]! / idfTotal,
       titleCoverage: titleCovered[d]! / idfTotal,
     }));

@@ -18,6 +18,11 @@ export interface QueryOptions {
   candidates: number;
   /** Snippets scoring below this share of the best one are left out rather than padding. */
   relevanceFloor: number;
+  /**
+   * Sections whose own score (before their page's share) is below this share of the best own
+   * score are left out, however good their page.
+   */
+  sectionFloor: number;
   /** Score factor for each further snippet from a page already chosen. */
   samePagePenalty: number;
   /** Pseudo-relevance feedback: words of the first pass's best chunks, in a second pass. */
@@ -27,13 +32,18 @@ export interface QueryOptions {
 }
 
 /**
- * Chosen with the retrieval eval. With sections grouped by page (groupByPage), a further section
- * of a chosen page costs no rank, so it is not penalised (0.9 before grouping); the floor rose
- * from 0.35 to 0.46 to keep the mean answer under 3.5k tokens (3.49k, answer-in-5k 0.86).
+ * Chosen with the retrieval eval (npm run eval). Sections are grouped by page (groupByPage), so a
+ * further section of a chosen page costs no rank and is not penalised (0.9 before grouping). The
+ * page share (lexical-index.ts) lifts every section of a good page over the relevance floor, so a
+ * second floor on a section's own score keeps out those that match little themselves (0.2: mean
+ * tokens 3270 -> 3009 at the same phrase-hit@5), which let the relevance floor come down from
+ * 0.46 to 0.4: phrase-hit@5 0.873 -> 0.887, answer-in-5k 0.88 -> 0.893, mean tokens 3260.
+ * (0.18-0.2 and 0.38-0.43 score alike.)
  */
 export const DEFAULT_QUERY_OPTIONS: QueryOptions = {
   candidates: 40,
-  relevanceFloor: 0.46,
+  relevanceFloor: 0.4,
+  sectionFloor: 0.2,
   samePagePenalty: 1,
   // Eval: phrase-hit@5 0.713 -> 0.733, MRR 0.551 -> 0.557, hit@1 and answer-in-5k unchanged.
   feedback: { docs: 3, terms: 8, weight: 0.3, mix: 0.6 },
@@ -67,9 +77,13 @@ function withFeedback(
   const top2 = second[0]?.score ?? 1;
   const fused = new Map<number, Scored>(first.map((s) => [s.chunkId, s]));
   for (const s of second) {
-    const add = mix * (s.score / top2) * top1;
+    const scale = (mix * top1) / top2;
     const prev = fused.get(s.chunkId);
-    fused.set(s.chunkId, { ...(prev ?? s), score: (prev?.score ?? 0) + add });
+    fused.set(s.chunkId, {
+      ...(prev ?? s),
+      score: (prev?.score ?? 0) + scale * s.score,
+      own: (prev ? (prev.own ?? prev.score) : 0) + scale * (s.own ?? s.score),
+    });
   }
   return [...fused.values()].sort((a, b) => b.score - a.score).slice(0, opts.candidates);
 }
@@ -110,10 +124,28 @@ export interface QueryLexemes {
   joined: string[];
 }
 
+const OWN_NAME_WEIGHT = 0.2;
+
+/**
+ * Lexemes (as `twinmcp_docs` stems them) of the words that frame a question: interrogatives,
+ * auxiliaries, pronouns, articles and the commonest prepositions. They count half: questions use
+ * them far more than answers do, and where one is rare in a library ("my", "does") it pulled in
+ * FAQ headings. Words that carry meaning in docs ("before", "without", "between", "only", "not")
+ * are not among them. Eval: phrase-hit@5 0.853 -> 0.873, answer-in-5k 0.86 -> 0.88, mean tokens
+ * 3378 -> 3270 (0.35 and 0.65 score alike; dropping them, 0.1, scores lower).
+ */
+const QUESTION_WORDS = new Set(
+  (
+    'what which how whi when where who doe do did is are can i my me we our you your it this that ' +
+    'a an the to of in on for with and or from by at as be'
+  ).split(' '),
+);
+
 /**
  * Lexemes of a question with their weights, through the same `twinmcp_docs` configuration as the
  * chunks. Words of the library's own name ("typescript" in a TypeScript question) occur on most
- * of its pages and say nothing about which one answers, so they count a fifth.
+ * of its pages and say nothing about which one answers, so they count a fifth; question-framing
+ * words count half.
  */
 export async function queryLexemes(
   db: Queryable,
@@ -127,7 +159,10 @@ export async function queryLexemes(
     [withIdentifierParts(text), libraryName],
   );
   const weights = new Map(
-    rows.map((r) => [r.lexeme, (r.positions?.length ?? 1) * (r.own ? 0.2 : 1)] as const),
+    rows.map((r) => {
+      const factor = (r.own ? OWN_NAME_WEIGHT : 1) * (QUESTION_WORDS.has(r.lexeme) ? 0.5 : 1);
+      return [r.lexeme, (r.positions?.length ?? 1) * factor] as const;
+    }),
   );
   const pairs: [string, string][] = [];
   const joined: string[] = [];
@@ -207,6 +242,7 @@ export async function queryDocs(
   const picked: { chunkId: number; score: number }[] = [];
   const perPage = new Map<number, number>();
   const top = pool[0]?.score ?? 0;
+  const topOwn = pool.reduce((m, p) => Math.max(m, p.own ?? p.score), 0);
   let used = 0;
   while (pool.length > 0) {
     for (const p of pool) {
@@ -216,6 +252,8 @@ export async function queryDocs(
     const next = pool.shift()!;
     if (next.adjusted < top * opts.relevanceFloor && picked.length > 0) break;
     const info = meta.get(next.chunkId)!;
+    // The page's share lifts every section of a good page; one that matches little itself stays out.
+    if ((next.own ?? next.score) < topOwn * opts.sectionFloor && picked.length > 0) continue;
     const cost = info.tokens + 30;
     if (used + cost > budget) {
       if (picked.length === 0) {
@@ -274,14 +312,15 @@ function groupByPage(chosen: Chosen[]): Chosen[][] {
 }
 
 /**
- * A page's score: its best section's, plus a quarter of its other chosen sections' (a page that
- * answers in several places ranks above one with a single equal section). Eval: hit@1
- * 0.58 -> 0.633, MRR 0.70 -> 0.73; 0.1 and 0.5 score a little lower.
+ * A page's score: its best section's, plus a quarter of its second best (a page that answers in
+ * two places ranks above one with a single equal section; more sections add nothing, so a long
+ * reference page does not win by its length). Eval: hit@1 0.58 -> 0.633, MRR 0.70 -> 0.73 when
+ * added; 0.1 and 0.5 score a little lower.
  */
-const OTHER_SECTIONS_WEIGHT = 0.25;
+const SECOND_SECTION_WEIGHT = 0.25;
 
 function pageScore(group: Chosen[]): number {
-  return group.reduce((n, c, i) => n + (i === 0 ? c.score : OTHER_SECTIONS_WEIGHT * c.score), 0);
+  return group[0]!.score + SECOND_SECTION_WEIGHT * (group[1]?.score ?? 0);
 }
 
 function pageSnippet(group: Chosen[]): Snippet {

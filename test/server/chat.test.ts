@@ -57,7 +57,10 @@ function promptOf(call: FakeCall): string {
 
 /** The number of the source block whose location is the Hooks page, as the model saw it. */
 function hooksSourceNumber(prompt: string): number | undefined {
-  const m = /<source n="(\d+)"[^>]*location="Reference\/Hooks\.md[^"]*">/.exec(prompt);
+  // Attribute values may hold `>` (a breadcrumb "Hooks > preHandler"): skip quoted values whole.
+  const m = /<source n="(\d+)"(?:[^>"]|"[^"]*")*?location="Reference\/Hooks\.md[^"]*">/.exec(
+    prompt,
+  );
   return m ? Number(m[1]) : undefined;
 }
 
