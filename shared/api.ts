@@ -72,8 +72,9 @@ export const Snippet = z.object({
   tokens: z.number(),
   score: z.number(),
   /**
-   * When the snippet holds several sections of its page (in page order, each under a `####`
-   * heading in `content`): each section's title and source. `title` and `source` name the best.
+   * When the snippet holds several sections of its page (the best first, the others in page
+   * order, each under a `####` heading in `content`): each section's title and source. `title`
+   * and `source` name the best.
    */
   sections: z.array(z.object({ title: z.string(), source: z.string() })).optional(),
 });
