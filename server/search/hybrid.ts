@@ -86,7 +86,7 @@ export function convexFuse(
  * Maximal marginal relevance (Carbonell & Goldstein 1998): repeatedly picks the candidate with the
  * best lambda * relevance - (1 - lambda) * (highest similarity to one already picked). Scores
  * come back as relevance (share of the best), never rising down the list, so query.ts's relevance
- * floor and its stable re-sort keep this order. After `limit` picks the rest follow in relevance
+ * floor and its stable sort keep this order. After `limit` picks the rest follow in relevance
  * order (capped at the last pick's score), so a large token budget still has candidates.
  */
 export function mmrOrder(

@@ -23,8 +23,6 @@ export interface QueryOptions {
    * score are left out, however good their page.
    */
   sectionFloor: number;
-  /** Score factor for each further snippet from a page already chosen. */
-  samePagePenalty: number;
   /** Pseudo-relevance feedback: words of the first pass's best chunks, in a second pass. */
   feedback: { docs: number; terms: number; weight: number; mix: number };
   /** Score factor for release notes, changelogs and migration guides when the question is not about changes. */
@@ -33,9 +31,9 @@ export interface QueryOptions {
 
 /**
  * Chosen with the retrieval eval (npm run eval). Sections are grouped by page (groupByPage), so a
- * further section of a chosen page costs no rank and is not penalised (0.9 before grouping). The
- * page share (lexical-index.ts) lifts every section of a good page over the relevance floor, so a
- * second floor on a section's own score keeps out those that match little themselves (0.2: mean
+ * further section of a chosen page costs no rank and is not penalised (it was, by 0.9 per section,
+ * before grouping). The page share (lexical-index.ts) lifts every section of a good page over the
+ * relevance floor, so a second floor on a section's own score keeps out those that match little themselves (0.2: mean
  * tokens 3270 -> 3009 at the same phrase-hit@5), which let the relevance floor come down from
  * 0.46 to 0.4: phrase-hit@5 0.873 -> 0.887, answer-in-5k 0.88 -> 0.893, mean tokens 3260.
  * (0.18-0.2 and 0.38-0.43 score alike.)
@@ -44,7 +42,6 @@ export const DEFAULT_QUERY_OPTIONS: QueryOptions = {
   candidates: 40,
   relevanceFloor: 0.4,
   sectionFloor: 0.2,
-  samePagePenalty: 1,
   // Eval: phrase-hit@5 0.713 -> 0.733, MRR 0.551 -> 0.557, hit@1 and answer-in-5k unchanged.
   feedback: { docs: 3, terms: 8, weight: 0.3, mix: 0.6 },
   // Eval: phrase-hit@5 0.733 -> 0.753 (0.3 scores the same, 1 is off).
@@ -237,34 +234,22 @@ export async function queryDocs(
       meta.set(Number(r.id), { page: Number(r.page_id), tokens: Number(r.tokens) });
   }
 
-  // Diversity: each further snippet from an already chosen page counts for less, re-sorted greedily.
-  const pool = scored.filter((s) => meta.has(s.chunkId)).map((s) => ({ ...s, adjusted: s.score }));
+  // In score order (stable: MMR's order holds among equal scores). A page's further sections are
+  // not penalised: they join its snippet (groupByPage) rather than take another rank.
+  const pool = scored.filter((s) => meta.has(s.chunkId)).sort((a, b) => b.score - a.score);
   const picked: { chunkId: number; score: number }[] = [];
-  const perPage = new Map<number, number>();
   const top = pool[0]?.score ?? 0;
   const topOwn = pool.reduce((m, p) => Math.max(m, p.own ?? p.score), 0);
   let used = 0;
-  while (pool.length > 0) {
-    for (const p of pool) {
-      p.adjusted = p.score * opts.samePagePenalty ** (perPage.get(meta.get(p.chunkId)!.page) ?? 0);
-    }
-    pool.sort((a, b) => b.adjusted - a.adjusted);
-    const next = pool.shift()!;
-    if (next.adjusted < top * opts.relevanceFloor && picked.length > 0) break;
-    const info = meta.get(next.chunkId)!;
+  for (const next of pool) {
+    if (next.score < top * opts.relevanceFloor && picked.length > 0) break;
     // The page's share lifts every section of a good page; one that matches little itself stays out.
     if ((next.own ?? next.score) < topOwn * opts.sectionFloor && picked.length > 0) continue;
-    const cost = info.tokens + 30;
-    if (used + cost > budget) {
-      if (picked.length === 0) {
-        picked.push({ chunkId: next.chunkId, score: next.adjusted });
-        used += cost;
-      }
-      continue;
-    }
-    picked.push({ chunkId: next.chunkId, score: next.adjusted });
+    const cost = meta.get(next.chunkId)!.tokens + 30;
+    // The first one is kept even when it alone exceeds the budget.
+    if (used + cost > budget && picked.length > 0) continue;
+    picked.push({ chunkId: next.chunkId, score: next.score });
     used += cost;
-    perPage.set(info.page, (perPage.get(info.page) ?? 0) + 1);
   }
   const rows = await db.query<ChunkRow>(
     `SELECT c.id, c.title, c.breadcrumb, c.anchor, c.content, c.code, c.tokens, c.page_id,

@@ -118,11 +118,9 @@ class Walker {
       case 'table_open':
         node = this.table();
         break;
-      case 'inline':
-        // Only inside paragraphs and headings, which read it themselves.
-        return undefined;
       default:
-        // A close token of a container this walker does not track, or a plugin's token.
+        // `inline` outside a paragraph or heading (they read their own), a close token of a
+        // container this walker does not track, or a plugin's token.
         return undefined;
     }
     if (t.map) node.position = this.position(t.map);
